@@ -59,9 +59,10 @@ struct hcl_member {
 struct hcl_value {
         enum hcl_kind kind;
         struct hcl_pos pos;
-        /* The expression as written (native syntax: a slice of the source,
-         * trimmed; JSON: the string's content for strings, else the JSON
-         * text).  NOT NUL-terminated: use text_len. */
+        /* The expression as written.  Native syntax: a slice of the
+         * source, trimmed.  JSON: a string's (template's) content, a
+         * scalar's JSON text, "" for arrays and objects.  NOT
+         * NUL-terminated: use text_len. */
         const char *text;
         size_t text_len;
         /* HCL_STRING: the decoded string, NUL-terminated; str_len excludes
