@@ -823,6 +823,11 @@ static int parse_expr(struct parser *p, enum ctx ctx, struct hcl_value **out, in
 
                         return fail_at(p, p->i, "unexpected %s", show_byte(b, (unsigned char)c));
                 }
+                /* a lone '=' cannot continue an expression: two items on
+                 * one line ("a = 1 b = 2") */
+                if (c == '=' && peek(p, 1) != '=' && peek(p, 1) != '>' &&
+                    strchr("<>!=", p->s[p->i - 1]) == NULL)
+                        return fail_at(p, p->i, "unexpected '=': one attribute per line");
                 if ((r = skip_token(p, depth + 1)) < 0)
                         return r;
                 last_end = p->i;

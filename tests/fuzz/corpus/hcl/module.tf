@@ -1,0 +1,1 @@
+m "x" { source = "git::https://h/r.git?ref=v1" }
