@@ -952,9 +952,11 @@ static int parse_block(struct parser *p, struct hcl_body *body, char *type, size
                         return fail_at(p, p->i, "expected '=' or a block after \"%s\", found %s",
                                        owned_type, show_byte(b, (unsigned char)p->s[p->i]));
                 }
-                if (n_labels >= HCL_MAX_LABELS)
+                if (n_labels >= HCL_MAX_LABELS) {
+                        free(l);
                         return fail_at(p, tstart, "more than %d labels on the \"%s\" block",
                                        HCL_MAX_LABELS, owned_type);
+                }
                 labels = xreallocarray(labels, n_labels + 2, sizeof(char *));
                 labels[n_labels++] = l;
                 labels[n_labels] = NULL;

@@ -141,7 +141,11 @@ static int cmp_jpos(const void *a, const void *b)
 static struct hcl_pos pos_of(const struct jreader *r, const json_t *parent, size_t index)
 {
         struct jpos key = { parent, index, { 1, 1 } };
-        const struct jpos *hit = bsearch(&key, r->map, r->n_map, sizeof(*r->map), cmp_jpos);
+        const struct jpos *hit;
+
+        if (r->n_map == 0)
+                return key.pos;
+        hit = bsearch(&key, r->map, r->n_map, sizeof(*r->map), cmp_jpos);
 
         return hit ? hit->pos : key.pos;
 }
@@ -451,7 +455,8 @@ int hcl_parse_json(struct hcl_file **out, const char *name, const char *src, siz
         f = hcl_file_new(name, src, len, true);
         scan_positions(&r, src, len);
         map_walk(&r, root);
-        qsort(r.map, r.n_map, sizeof(*r.map), cmp_jpos);
+        if (r.n_map > 1)
+                qsort(r.map, r.n_map, sizeof(*r.map), cmp_jpos);
         rc = convert_body(&r, root, (struct hcl_pos){ 1, 1 }, top_level, &f->body, 0);
         json_decref(root);
         free(r.map);
