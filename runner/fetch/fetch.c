@@ -576,11 +576,17 @@ static int fetch_objects(struct fetch_ctx *c, git_repository *repo, const git_oi
                 { FETCH_BY_SHA, sha_spec, 1 },
                 { FETCH_ALL_REFS, all_refs_specs, ARRAY_SIZE(all_refs_specs) },
         };
+        git_remote_create_options ro;
         git_remote *remote = NULL;
         struct err last = ERR_INIT;
         bool final = false;
 
-        if (git_remote_create_anonymous(&remote, repo, c->remote_url) < 0)
+        git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+        ro.repository = repo;
+        /* anonymous (nothing written to the config) and no url.insteadOf:
+         * the URL that was validated is the URL that is fetched */
+        ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+        if (git_remote_create_with_opts(&remote, c->remote_url, &ro) < 0)
                 return fail(err, EINVAL, "remote %s: %s", c->safe_url, git_msg());
         for (size_t i = 0; i < ARRAY_SIZE(attempts) && !final; i++) {
                 if (attempts[i].n == 0)
