@@ -1,0 +1,112 @@
+/* redact_int.h - shared between the files of the redact module only; not
+ * part of its interface (that is redact.h and logsink.h). */
+#ifndef TFGATE_REDACT_INT_H
+#define TFGATE_REDACT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "redact.h"
+
+/* ---- normaliser (redact_norm.c) ---- */
+
+struct rnorm {
+        uint8_t esc;            /* enum in redact_norm.c: where in an escape sequence */
+        uint8_t u8need;         /* continuation bytes still expected */
+        uint8_t u8len;          /* bytes of the partial sequence held in u8buf */
+        uint8_t u8buf[4];
+        uint32_t cp;            /* code point being decoded */
+        uint32_t u8min;         /* smallest code point allowed for this length */
+        bool cr;                /* a CR is pending: LF makes it a newline */
+        bool line_text;         /* the line has had a non-blank character */
+        uint8_t mklen;          /* bytes of a possible forge marker held in mk */
+        bool mk_at_start;       /* the held candidate began on a blank line start */
+        uint8_t mk[16];
+};
+
+/* worst-case output of feeding len bytes plus finishing */
+#define RNORM_BOUND(len) ((len) * 16 + 64)
+
+void rnorm_init(struct rnorm *n);
+/* out must have room for RNORM_BOUND(len); returns bytes written */
+size_t rnorm_feed(struct rnorm *n, const uint8_t *in, size_t len, uint8_t *out);
+size_t rnorm_finish(struct rnorm *n, uint8_t *out);
+
+/* ---- registry (redact_registry.c) ---- */
+
+struct rform {
+        uint64_t first8;        /* the first 8 bytes, little-endian load */
+        uint32_t off;           /* into the arena */
+        uint32_t len;
+        uint32_t next;          /* hash chain */
+};
+
+#define RFORM_NONE UINT32_MAX
+
+struct redact_registry {
+        struct rform *forms;
+        size_t nforms, cap;
+        uint8_t *arena;
+        size_t alen, acap;
+        size_t maxlen;
+        bool frozen;
+        bool patterns;
+        unsigned hbits, bbits;
+        uint32_t *heads;
+        uint64_t *bloom;
+        uint64_t tok2[65536 / 64];      /* 2-byte prefixes of the credential rules */
+};
+
+static inline uint64_t rload64(const uint8_t *p)
+{
+        uint64_t x;
+
+        memcpy(&x, p, 8);
+        return x;
+}
+
+static inline uint16_t rload16(const uint8_t *p)
+{
+        uint16_t x;
+
+        memcpy(&x, p, 2);
+        return x;
+}
+
+#define RHASH_K 0x9E3779B97F4A7C15ull
+
+/* ---- credential rules (redact_rules.c) ---- */
+
+enum rrule_result { RRULE_NONE = 0, RRULE_MATCH, RRULE_MORE };
+
+/* Try the credential rules at p (avail bytes from p, eof: no more will
+ * come).  On RRULE_MATCH, ms and me bound the masked body, relative to p. */
+enum rrule_result rrules_try(const uint8_t *p, size_t avail, bool eof,
+                             size_t *ms, size_t *me);
+void rrules_prefix_bits(uint64_t *tok2);
+/* most bytes a rule needs from its start to decide */
+size_t rrules_maxlen(void);
+
+/* ---- output stage shared by stream and one-shot (redact_stream.c) ---- */
+
+struct rout {
+        const struct redact_opts *opts;
+        size_t col;                     /* bytes on the current output line */
+        uint64_t dropped;               /* bytes this stream lost to caps */
+        struct redact_budget *cap_hit;  /* the first budget that dropped bytes */
+        uint64_t bytes_out;
+        /* collected output, passed on in batches */
+        uint8_t *buf;
+        size_t len, cap;
+};
+
+void rout_init(struct rout *o, const struct redact_opts *opts);
+void rout_free(struct rout *o);
+/* text after masking: line split, caps, then into o->buf */
+void rout_put(struct rout *o, const uint8_t *p, size_t n);
+/* end of stream: dropped-bytes notes */
+void rout_finish(struct rout *o);
+
+#endif

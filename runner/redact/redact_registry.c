@@ -1,0 +1,321 @@
+/* redact_registry.c - the secrets to mask and every form they may take in
+ * output, indexed for the stream's scan.
+ *
+ * Each value is registered as (docs/redaction.md has the reasoning):
+ *   - the raw bytes;
+ *   - base64, standard and URL alphabets, at the three alignments the value
+ *     can have inside a longer encoded input (0, 1 or 2 unknown bytes in
+ *     front of it).  At each alignment we register the run of characters
+ *     that depend on the value alone (no unknown bits before or after),
+ *     and, for the value ending the input, that run plus the final partial
+ *     character, with and without '=' padding;
+ *   - percent-encoded with upper- and lower-case hex (RFC 3986 unreserved
+ *     characters kept);
+ *   - JSON-string-escaped, with '/' plain and escaped as "\/";
+ *   - shell single-quote escaped ('\'' for every ');
+ *   - every line of a multi-line value (trimmed of blanks and CR), with
+ *     all of the above.
+ * Every form is passed through the normaliser, so it looks exactly as it
+ * will after the stream normalised the output; forms are deduplicated.
+ *
+ * The index: a hash of the first 8 bytes of each form (all forms are at
+ * least 8 bytes) into chained buckets, with a bitmap in front that rejects
+ * almost every text position with one load. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "redact_int.h"
+#include "runner/util/cleanup.h"
+#include "runner/util/log.h"
+#include "runner/util/xalloc.h"
+
+static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+struct redact_registry *redact_registry_new(void)
+{
+        return xcalloc(1, sizeof(struct redact_registry));
+}
+
+void redact_registry_free(struct redact_registry *r)
+{
+        if (r == NULL)
+                return;
+        free(r->forms);
+        free(r->arena);
+        free(r->heads);
+        free(r->bloom);
+        free(r);
+}
+
+size_t redact_registry_nforms(const struct redact_registry *r)
+{
+        return r->nforms;
+}
+
+size_t redact_registry_maxlen(const struct redact_registry *r)
+{
+        return r->maxlen;
+}
+
+static void add_piece(struct redact_registry *r, const uint8_t *p, size_t n)
+{
+        struct rform *f;
+
+        if (r->alen + n > UINT32_MAX)
+                xalloc_die(n);
+        if (r->nforms == r->cap) {
+                r->cap = r->cap ? 2 * r->cap : 64;
+                r->forms = xreallocarray(r->forms, r->cap, sizeof(*r->forms));
+        }
+        if (r->alen + n > r->acap) {
+                r->acap = r->acap ? 2 * r->acap : 4096;
+                while (r->acap < r->alen + n)
+                        r->acap *= 2;
+                r->arena = xrealloc(r->arena, r->acap);
+        }
+        memcpy(r->arena + r->alen, p, n);
+        f = &r->forms[r->nforms++];
+        f->off = (uint32_t)r->alen;
+        f->len = (uint32_t)n;
+        f->first8 = rload64(p);
+        f->next = RFORM_NONE;
+        r->alen += n;
+}
+
+/* normalise as text in the middle of a line, then register in pieces of
+ * at most REDACT_MAX_FORM bytes (the last piece overlaps the one before) */
+static void add_form(struct redact_registry *r, const uint8_t *p, size_t n)
+{
+        struct rnorm st;
+        _cleanup_free_ uint8_t *norm = xmalloc(RNORM_BOUND(n));
+        size_t nl, off = 0;
+
+        rnorm_init(&st);
+        st.line_text = true;
+        nl = rnorm_feed(&st, p, n, norm);
+        nl += rnorm_finish(&st, norm + nl);
+        if (nl < REDACT_MIN_SECRET)
+                return;
+        while (off + REDACT_MAX_FORM < nl) {
+                add_piece(r, norm + off, REDACT_MAX_FORM);
+                off += REDACT_MAX_FORM;
+        }
+        off = nl > REDACT_MAX_FORM ? nl - REDACT_MAX_FORM : 0;
+        add_piece(r, norm + off, nl - off);
+}
+
+static void add_base64(struct redact_registry *r, const uint8_t *v, size_t n,
+                       const char *alpha)
+{
+        static const size_t first_whole[3] = { 0, 2, 3 };
+
+        for (size_t a = 0; a < 3; a++) {
+                size_t in = a + n, groups = (in + 2) / 3;
+                _cleanup_free_ uint8_t *src = xcalloc(groups * 3, 1);
+                _cleanup_free_ uint8_t *enc = xmalloc(groups * 4);
+                size_t whole = (8 * in) / 6, nopad = (8 * in + 5) / 6;
+
+                memcpy(src + a, v, n);
+                for (size_t g = 0; g < groups; g++) {
+                        uint32_t x = (uint32_t)src[3 * g] << 16 |
+                                     (uint32_t)src[3 * g + 1] << 8 | src[3 * g + 2];
+
+                        for (int k = 0; k < 4; k++)
+                                enc[4 * g + (size_t)k] = (uint8_t)alpha[(x >> (18 - 6 * k)) & 63];
+                }
+                for (size_t k = nopad; k < groups * 4; k++)
+                        enc[k] = '=';
+                add_form(r, enc + first_whole[a], whole - first_whole[a]);
+                add_form(r, enc + first_whole[a], nopad - first_whole[a]);
+                add_form(r, enc + first_whole[a], groups * 4 - first_whole[a]);
+        }
+}
+
+static bool unreserved(uint8_t c)
+{
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static void add_percent(struct redact_registry *r, const uint8_t *v, size_t n,
+                        const char *hex)
+{
+        _cleanup_free_ uint8_t *o = xmalloc(3 * n);
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (unreserved(v[i])) {
+                        o[k++] = v[i];
+                } else {
+                        o[k++] = '%';
+                        o[k++] = (uint8_t)hex[v[i] >> 4];
+                        o[k++] = (uint8_t)hex[v[i] & 15];
+                }
+        }
+        add_form(r, o, k);
+}
+
+static void add_json(struct redact_registry *r, const uint8_t *v, size_t n, bool slash)
+{
+        static const char hex[] = "0123456789abcdef";
+        _cleanup_free_ uint8_t *o = xmalloc(6 * n);
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                uint8_t c = v[i];
+                const char *esc = NULL;
+
+                switch (c) {
+                case '"': esc = "\\\""; break;
+                case '\\': esc = "\\\\"; break;
+                case '\n': esc = "\\n"; break;
+                case '\r': esc = "\\r"; break;
+                case '\t': esc = "\\t"; break;
+                case '\b': esc = "\\b"; break;
+                case '\f': esc = "\\f"; break;
+                case '/': esc = slash ? "\\/" : NULL; break;
+                default: break;
+                }
+                if (esc != NULL) {
+                        memcpy(o + k, esc, 2);
+                        k += 2;
+                } else if (c < 0x20) {
+                        memcpy(o + k, "\\u00", 4);
+                        o[k + 4] = (uint8_t)hex[c >> 4];
+                        o[k + 5] = (uint8_t)hex[c & 15];
+                        k += 6;
+                } else {
+                        o[k++] = c;
+                }
+        }
+        add_form(r, o, k);
+}
+
+static void add_shell(struct redact_registry *r, const uint8_t *v, size_t n)
+{
+        _cleanup_free_ uint8_t *o = xmalloc(4 * n);
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (v[i] == '\'') {
+                        memcpy(o + k, "'\\''", 4);
+                        k += 4;
+                } else {
+                        o[k++] = v[i];
+                }
+        }
+        add_form(r, o, k);
+}
+
+static void add_all_forms(struct redact_registry *r, const uint8_t *v, size_t n)
+{
+        add_form(r, v, n);
+        add_base64(r, v, n, b64std);
+        add_base64(r, v, n, b64url);
+        add_percent(r, v, n, "0123456789ABCDEF");
+        add_percent(r, v, n, "0123456789abcdef");
+        add_json(r, v, n, false);
+        add_json(r, v, n, true);
+        add_shell(r, v, n);
+}
+
+static bool is_trim(uint8_t c)
+{
+        return c == ' ' || c == '\t' || c == '\r';
+}
+
+int redact_registry_add_secret(struct redact_registry *r, const char *name,
+                               const void *value, size_t len, struct err *err)
+{
+        const uint8_t *v = value;
+        size_t start = 0, line = 0;
+        bool multi = memchr(v, '\n', len) != NULL;
+
+        if (r->frozen)
+                return err_set(err, EBUSY, "secret %s: registry is frozen", name);
+        if (len < REDACT_MIN_SECRET) {
+                log_warn("secret %s is shorter than %d bytes and will not be masked",
+                         name, REDACT_MIN_SECRET);
+                return REDACT_REFUSED_SHORT;
+        }
+        add_all_forms(r, v, len);
+        while (multi && start <= len) {
+                const uint8_t *nl = memchr(v + start, '\n', len - start);
+                size_t end = nl ? (size_t)(nl - v) : len, s = start, e = end;
+
+                line++;
+                while (s < e && is_trim(v[s]))
+                        s++;
+                while (e > s && is_trim(v[e - 1]))
+                        e--;
+                if (e - s >= REDACT_MIN_SECRET)
+                        add_all_forms(r, v + s, e - s);
+                else if (e > s)
+                        log_warn("secret %s: line %zu is shorter than %d bytes and is not "
+                                 "masked on its own", name, line, REDACT_MIN_SECRET);
+                start = end + 1;
+        }
+        return REDACT_ADDED;
+}
+
+int redact_registry_add_patterns(struct redact_registry *r, struct err *err)
+{
+        if (r->frozen)
+                return err_set(err, EBUSY, "credential patterns: registry is frozen");
+        r->patterns = true;
+        return 0;
+}
+
+static int form_cmp(const void *a, const void *b, void *arg)
+{
+        const struct rform *x = a, *y = b;
+        const uint8_t *arena = arg;
+        size_t n = x->len < y->len ? x->len : y->len;
+        int c = memcmp(arena + x->off, arena + y->off, n);
+
+        if (c != 0)
+                return c;
+        return x->len < y->len ? -1 : x->len > y->len;
+}
+
+int redact_registry_freeze(struct redact_registry *r, struct err *err)
+{
+        size_t k = 0, nb;
+
+        if (r->frozen)
+                return err_set(err, EBUSY, "registry is already frozen");
+        if (r->nforms > 0)
+                qsort_r(r->forms, r->nforms, sizeof(*r->forms), form_cmp, r->arena);
+        for (size_t i = 0; i < r->nforms; i++)
+                if (k == 0 || form_cmp(&r->forms[k - 1], &r->forms[i], r->arena) != 0)
+                        r->forms[k++] = r->forms[i];
+        r->nforms = k;
+        r->hbits = 10;
+        while (r->hbits < 30 && ((size_t)1 << r->hbits) < 2 * r->nforms)
+                r->hbits++;
+        r->bbits = r->hbits + 5 > 25 ? 25 : r->hbits + 5;
+        nb = (size_t)1 << r->hbits;
+        r->heads = xmalloc(nb * sizeof(*r->heads));
+        memset(r->heads, 0xff, nb * sizeof(*r->heads));
+        r->bloom = xcalloc(((size_t)1 << r->bbits) / 64, sizeof(uint64_t));
+        r->maxlen = 0;
+        for (size_t i = 0; i < r->nforms; i++) {
+                struct rform *f = &r->forms[i];
+                uint64_t h = f->first8 * RHASH_K;
+                uint64_t bi = h >> (64 - r->bbits);
+
+                f->next = r->heads[h >> (64 - r->hbits)];
+                r->heads[h >> (64 - r->hbits)] = (uint32_t)i;
+                r->bloom[bi >> 6] |= 1ull << (bi & 63);
+                if (f->len > r->maxlen)
+                        r->maxlen = f->len;
+        }
+        if (r->patterns) {
+                rrules_prefix_bits(r->tok2);
+                if (rrules_maxlen() > r->maxlen)
+                        r->maxlen = rrules_maxlen();
+        }
+        r->frozen = true;
+        return 0;
+}

@@ -1,0 +1,189 @@
+/* redact_rules.c - credential shapes masked without registration, like
+ * gitlab-runner's token sanitizer: a fixed prefix, then a body from a known
+ * alphabet.  The prefix stays visible (it says what leaked), the body is
+ * masked.  Shapes: reference/signing-and-redaction.md B3.
+ *
+ * A rule's body is the longest run of its alphabet after the prefix, cut at
+ * `max` bytes; it matches when the run is at least `min` bytes.  A PEM
+ * private key keeps its BEGIN and END lines and masks everything between,
+ * up to REDACT_PEM_MAX bytes (then the rest of the body is not held). */
+#include "redact_int.h"
+
+#include "runner/util/cleanup.h"
+
+enum rclass { C_AWS = 0, C_B62, C_WORD, C_GITLAB, C_LOWALNUM, C_NCLASS };
+
+struct rrule {
+        const char *prefix;
+        enum rclass cls;
+        uint16_t min, max;
+};
+
+static const struct rrule rules[] = {
+        { "AKIA", C_AWS, 16, 16 },
+        { "ASIA", C_AWS, 16, 16 },
+        { "ABIA", C_AWS, 16, 16 },
+        { "ACCA", C_AWS, 16, 16 },
+        { "ghp_", C_B62, 36, 36 },
+        { "gho_", C_B62, 36, 36 },
+        { "ghu_", C_B62, 36, 36 },
+        { "ghs_", C_B62, 36, 36 },
+        { "ghr_", C_B62, 36, 36 },
+        { "github_pat_", C_WORD, 82, 82 },
+        { "glpat-", C_GITLAB, 20, 320 },
+        { "glrt-", C_GITLAB, 20, 320 },
+        { "glrtr-", C_GITLAB, 20, 320 },
+        { "gloas-", C_GITLAB, 20, 320 },
+        { "gldt-", C_GITLAB, 20, 320 },
+        { "glcbt-", C_GITLAB, 20, 320 },
+        { "glptt-", C_GITLAB, 20, 320 },
+        { "glft-", C_GITLAB, 20, 320 },
+        { "glimt-", C_GITLAB, 20, 320 },
+        { "glagent-", C_GITLAB, 20, 320 },
+        { "glsoat-", C_GITLAB, 20, 320 },
+        { "glffct-", C_GITLAB, 20, 320 },
+        { "gltok-", C_GITLAB, 20, 320 },
+        { "GR1348941", C_GITLAB, 20, 320 },
+        { "_gitlab_session=", C_LOWALNUM, 32, 128 },
+};
+
+#define PEM_BEGIN "-----BEGIN "
+#define PEM_END "-----END "
+#define PEM_DASHES "-----"
+#define PEM_LABEL_MAX 64
+
+static bool in_class(enum rclass c, uint8_t b)
+{
+        bool digit = b >= '0' && b <= '9', upper = b >= 'A' && b <= 'Z',
+             lower = b >= 'a' && b <= 'z';
+
+        switch (c) {
+        case C_AWS:
+                return upper || (b >= '2' && b <= '7');
+        case C_B62:
+                return digit || upper || lower;
+        case C_WORD:
+                return digit || upper || lower || b == '_';
+        case C_GITLAB:
+                return digit || upper || lower || b == '_' || b == '-' || b == '.' || b == '=';
+        case C_LOWALNUM:
+                return digit || lower;
+        default:
+                return false;
+        }
+}
+
+void rrules_prefix_bits(uint64_t *tok2)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+                uint16_t k = rload16((const uint8_t *)rules[i].prefix);
+
+                tok2[k >> 6] |= 1ull << (k & 63);
+        }
+        {
+                uint16_t k = rload16((const uint8_t *)PEM_BEGIN);
+
+                tok2[k >> 6] |= 1ull << (k & 63);
+        }
+}
+
+size_t rrules_maxlen(void)
+{
+        return strlen(PEM_BEGIN) + PEM_LABEL_MAX + strlen(PEM_DASHES) + 1 + REDACT_PEM_MAX;
+}
+
+static const uint8_t *find(const uint8_t *h, size_t hl, const char *needle)
+{
+        return memmem(h, hl, needle, strlen(needle));
+}
+
+static bool label_ok(const uint8_t *l, size_t n)
+{
+        static const char *const ends[] = { "PRIVATE KEY", "PRIVATE KEY BLOCK" };
+        bool end = false;
+
+        for (size_t i = 0; i < n; i++)
+                if (!((l[i] >= 'A' && l[i] <= 'Z') || (l[i] >= '0' && l[i] <= '9') || l[i] == ' '))
+                        return false;
+        for (size_t i = 0; i < ARRAY_SIZE(ends); i++) {
+                size_t el = strlen(ends[i]);
+
+                if (n >= el && memcmp(l + n - el, ends[i], el) == 0)
+                        end = true;
+        }
+        return end;
+}
+
+static enum rrule_result try_pem(const uint8_t *p, size_t avail, bool eof,
+                                 size_t *ms, size_t *me)
+{
+        size_t bl = strlen(PEM_BEGIN), dl = strlen(PEM_DASHES);
+        size_t lim, bs, be;
+        const uint8_t *d, *end;
+
+        if (avail < bl)
+                return eof ? RRULE_NONE : RRULE_MORE;
+        if (memcmp(p, PEM_BEGIN, bl) != 0)
+                return RRULE_NONE;
+        lim = avail - bl < PEM_LABEL_MAX + dl ? avail - bl : PEM_LABEL_MAX + dl;
+        d = find(p + bl, lim, PEM_DASHES);
+        if (d == NULL)
+                return eof || lim == PEM_LABEL_MAX + dl ? RRULE_NONE : RRULE_MORE;
+        if (!label_ok(p + bl, (size_t)(d - (p + bl))))
+                return RRULE_NONE;
+        bs = (size_t)(d - p) + dl;
+        if (bs >= avail && !eof)
+                return RRULE_MORE;      /* is a newline next? */
+        if (bs < avail && p[bs] == '\n')
+                bs++;
+        lim = avail - bs < REDACT_PEM_MAX ? avail - bs : REDACT_PEM_MAX;
+        end = find(p + bs, lim, PEM_END);
+        if (end != NULL) {
+                be = (size_t)(end - p);
+        } else if (lim == REDACT_PEM_MAX) {
+                be = bs + REDACT_PEM_MAX;
+        } else if (eof) {
+                be = avail;
+        } else {
+                /* "-----END " may be cut at the edge of what we have */
+                return RRULE_MORE;
+        }
+        if (be > bs && p[be - 1] == '\n' && end != NULL)
+                be--;
+        if (be <= bs)
+                return RRULE_NONE;
+        *ms = bs;
+        *me = be;
+        return RRULE_MATCH;
+}
+
+enum rrule_result rrules_try(const uint8_t *p, size_t avail, bool eof,
+                             size_t *ms, size_t *me)
+{
+        if (p[0] == '-')
+                return try_pem(p, avail, eof, ms, me);
+        for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+                const struct rrule *r = &rules[i];
+                size_t pl = strlen(r->prefix), run = 0;
+
+                if (p[0] != (uint8_t)r->prefix[0])
+                        continue;
+                if (avail < pl) {
+                        if (!eof && memcmp(p, r->prefix, avail) == 0)
+                                return RRULE_MORE;
+                        continue;
+                }
+                if (memcmp(p, r->prefix, pl) != 0)
+                        continue;
+                while (run < r->max && pl + run < avail && in_class(r->cls, p[pl + run]))
+                        run++;
+                if (run < r->max && pl + run == avail && !eof)
+                        return RRULE_MORE;
+                if (run < r->min)
+                        return RRULE_NONE;
+                *ms = pl;
+                *me = pl + run;
+                return RRULE_MATCH;
+        }
+        return RRULE_NONE;
+}

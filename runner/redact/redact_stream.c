@@ -1,0 +1,575 @@
+/* redact_stream.c - the streaming filter: normalise, mask, split and cap.
+ *
+ * The masker scans the normalised text position by position.  At each
+ * position it asks: does a registered form start here (first 8 bytes hashed
+ * and looked up, then compared whole), does a credential rule match here?
+ * Matches become intervals [start, end); overlapping or touching intervals
+ * merge and come out as one REDACT_MASK.  Once the scan has passed position
+ * F, every match starting before F is known (matches are found at their
+ * start, credential bodies a few bytes after it), so output up to F that is
+ * not inside an interval is final and goes out; an interval is closed when
+ * the scan has passed its end.
+ *
+ * What is held back: the bytes from the first undecided position to the
+ * end of the input seen so far.  The scan stops early only at a position
+ * where a candidate (a form whose first 8 bytes matched, or a credential
+ * prefix) needs more bytes than have arrived, so the hold is at most the
+ * longest form (or a PEM body) plus 7 bytes.  Because everything is decided
+ * from absolute positions and whole-input facts, the output equals
+ * redact_oneshot() for any split of the input. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "redact_int.h"
+#include "runner/util/xalloc.h"
+
+#define OUT_FLUSH (64 * 1024)
+#define NORM_CHUNK (64 * 1024)
+#define PEND_MAX 64
+
+struct interval {
+        uint64_t s, e;
+};
+
+struct redact_stream {
+        const struct redact_registry *reg;
+        struct rnorm norm;
+        struct rout out;
+        uint8_t *win;           /* normalised text from absolute position base */
+        size_t wlen, wcap;
+        uint64_t base;
+        uint64_t scan;          /* next position to look at */
+        uint64_t emit;          /* output decided up to here */
+        bool mask_open;
+        uint64_t mask_end;
+        struct interval pend[PEND_MAX];  /* found, not yet started; sorted, disjoint */
+        size_t npend;
+        bool finished;
+        bool raw;               /* trusted text: no normalising */
+        uint64_t bytes_in;
+        /* the call in progress */
+        redact_out_fn fn;
+        void *arg;
+        int rc;
+};
+
+/* ---- output stage ---- */
+
+void rout_init(struct rout *o, const struct redact_opts *opts)
+{
+        memset(o, 0, sizeof(*o));
+        o->opts = opts;
+}
+
+void rout_free(struct rout *o)
+{
+        free(o->buf);
+        o->buf = NULL;
+}
+
+static void rout_append(struct rout *o, const void *p, size_t n)
+{
+        if (n == 0)
+                return;
+        if (o->len + n > o->cap) {
+                size_t c = o->cap ? o->cap : 4096;
+
+                while (c < o->len + n)
+                        c *= 2;
+                o->buf = xrealloc(o->buf, c);
+                o->cap = c;
+        }
+        memcpy(o->buf + o->len, p, n);
+        o->len += n;
+        o->bytes_out += n;
+}
+
+static void cap_note(struct rout *o, struct redact_budget *b)
+{
+        char note[160];
+        int n;
+
+        b->noted = true;
+        n = snprintf(note, sizeof(note),
+                     "\n[tfgate: %s output cap of %llu bytes reached; further output is dropped]\n",
+                     b->what ? b->what : "output", (unsigned long long)b->limit);
+        rout_append(o, note, (size_t)n);
+}
+
+/* what budget b still allows */
+static uint64_t budget_room(const struct redact_budget *b)
+{
+        if (b->noted || b->used >= b->limit)
+                return 0;
+        return b->limit - b->used;
+}
+
+/* after line splitting: the byte caps.  Once a budget is exhausted its
+ * note is written and every later byte is counted, not written. */
+static void rout_capped(struct rout *o, const uint8_t *p, size_t n)
+{
+        struct redact_budget *const *caps = o->opts ? o->opts->caps : NULL;
+        bool short_of[2] = { false, false };
+        size_t fit = n;
+
+        for (int i = 0; caps != NULL && i < 2; i++) {
+                struct redact_budget *b = caps[i];
+
+                if (b == NULL || b->limit == 0 || budget_room(b) >= n)
+                        continue;
+                short_of[i] = true;
+                if (budget_room(b) < fit)
+                        fit = (size_t)budget_room(b);
+        }
+        if (fit < n)
+                while (fit > 0 && (p[fit] & 0xC0) == 0x80)
+                        fit--;  /* never cut a character */
+        rout_append(o, p, fit);
+        for (int i = 0; caps != NULL && i < 2; i++)
+                if (caps[i] != NULL && caps[i]->limit > 0)
+                        caps[i]->used += fit;
+        if (fit == n)
+                return;
+        o->dropped += n - fit;
+        for (int i = 0; i < 2; i++) {
+                if (!short_of[i])
+                        continue;
+                caps[i]->dropped += n - fit;
+                if (o->cap_hit == NULL)
+                        o->cap_hit = caps[i];
+                if (!caps[i]->noted)
+                        cap_note(o, caps[i]);
+        }
+}
+
+void rout_put(struct rout *o, const uint8_t *p, size_t n)
+{
+        size_t max = o->opts ? o->opts->line_max : 0;
+
+        if (max == 0) {
+                rout_capped(o, p, n);
+                return;
+        }
+        while (n > 0) {
+                const uint8_t *nl;
+                size_t room = o->col < max ? max - o->col : 0, take;
+
+                nl = memchr(p, '\n', n < room + 1 ? n : room + 1);
+                if (nl != NULL) {
+                        take = (size_t)(nl - p) + 1;
+                        rout_capped(o, p, take);
+                        o->col = 0;
+                        p += take;
+                        n -= take;
+                        continue;
+                }
+                if (n <= room) {
+                        rout_capped(o, p, n);
+                        o->col += n;
+                        return;
+                }
+                /* the line goes past max: end it here, at a character boundary */
+                take = room;
+                while (take > 0 && (p[take] & 0xC0) == 0x80)
+                        take--;
+                rout_capped(o, p, take);
+                rout_capped(o, (const uint8_t *)"\n" REDACT_LINE_CONT, 1 + strlen(REDACT_LINE_CONT));
+                o->col = strlen(REDACT_LINE_CONT);
+                p += take;
+                n -= take;
+        }
+}
+
+void rout_finish(struct rout *o)
+{
+        char note[160];
+        int n;
+
+        if (o->dropped == 0)
+                return;
+        n = snprintf(note, sizeof(note), "\n[tfgate: %llu bytes of output dropped by the %s output cap]\n",
+                     (unsigned long long)o->dropped,
+                     o->cap_hit && o->cap_hit->what ? o->cap_hit->what : "byte");
+        rout_append(o, note, (size_t)n);
+}
+
+/* ---- masking ---- */
+
+static void out_flush(struct redact_stream *s)
+{
+        struct rout *o = &s->out;
+
+        if (o->len == 0)
+                return;
+        if (s->rc == 0 && s->fn != NULL)
+                s->rc = s->fn(s->arg, o->buf, o->len);
+        o->len = 0;
+}
+
+static void out_text(struct redact_stream *s, const uint8_t *p, size_t n)
+{
+        rout_put(&s->out, p, n);
+        if (s->out.len >= OUT_FLUSH)
+                out_flush(s);
+}
+
+static void out_plain(struct redact_stream *s, uint64_t from, uint64_t to)
+{
+        if (to > from)
+                out_text(s, s->win + (from - s->base), (size_t)(to - from));
+}
+
+/* every match starting before f is known: write out what is decided */
+static void advance(struct redact_stream *s, uint64_t f)
+{
+        for (;;) {
+                if (s->mask_open) {
+                        while (s->npend > 0 && s->pend[0].s <= s->mask_end) {
+                                if (s->pend[0].e > s->mask_end)
+                                        s->mask_end = s->pend[0].e;
+                                memmove(s->pend, s->pend + 1, --s->npend * sizeof(s->pend[0]));
+                        }
+                        if (s->mask_end < f) {
+                                s->mask_open = false;
+                                s->emit = s->mask_end;
+                                continue;
+                        }
+                        if (f > s->emit)
+                                s->emit = f;
+                        return;
+                }
+                if (s->npend > 0 && s->pend[0].s < f) {
+                        out_plain(s, s->emit, s->pend[0].s);
+                        out_text(s, (const uint8_t *)REDACT_MASK, strlen(REDACT_MASK));
+                        s->mask_open = true;
+                        s->emit = s->pend[0].s;
+                        s->mask_end = s->pend[0].e;
+                        memmove(s->pend, s->pend + 1, --s->npend * sizeof(s->pend[0]));
+                        continue;
+                }
+                out_plain(s, s->emit, f);
+                if (f > s->emit)
+                        s->emit = f;
+                return;
+        }
+}
+
+/* add [ms, me) to the pending intervals, merging what overlaps or touches */
+static void add_match(struct redact_stream *s, uint64_t ms, uint64_t me)
+{
+        size_t i = 0, j;
+
+        if (s->mask_open && ms <= s->mask_end) {
+                if (me > s->mask_end)
+                        s->mask_end = me;
+                return;
+        }
+        while (i < s->npend && s->pend[i].e < ms)
+                i++;
+        j = i;
+        while (j < s->npend && s->pend[j].s <= me) {
+                if (s->pend[j].s < ms)
+                        ms = s->pend[j].s;
+                if (s->pend[j].e > me)
+                        me = s->pend[j].e;
+                j++;
+        }
+        if (j == i && s->npend == PEND_MAX)
+                abort();        /* cannot happen: starts lie within a prefix of the scan */
+        memmove(s->pend + i + 1, s->pend + j, (s->npend - j) * sizeof(s->pend[0]));
+        s->npend = s->npend - (j - i) + 1;
+        s->pend[i].s = ms;
+        s->pend[i].e = me;
+}
+
+/* the forms and rules at window offset i; false when more input is needed */
+static bool check_at(struct redact_stream *s, size_t i, bool eof)
+{
+        const struct redact_registry *r = s->reg;
+        const uint8_t *w = s->win;
+        size_t n = s->wlen, lit_end = 0, ms = 0, me = 0;
+        enum rrule_result rr = RRULE_NONE;
+
+        if (i + 8 <= n && r->nforms > 0) {
+                uint64_t x = rload64(w + i), h = x * RHASH_K;
+
+                for (uint32_t k = r->heads[h >> (64 - r->hbits)]; k != RFORM_NONE;
+                     k = r->forms[k].next) {
+                        const struct rform *f = &r->forms[k];
+
+                        if (f->first8 != x)
+                                continue;
+                        if (f->len > n - i) {
+                                if (!eof)
+                                        return false;
+                                continue;
+                        }
+                        if (f->len > lit_end && memcmp(w + i, r->arena + f->off, f->len) == 0)
+                                lit_end = f->len;
+                }
+        }
+        if (r->patterns && i + 2 <= n) {
+                uint16_t t = rload16(w + i);
+
+                if (r->tok2[t >> 6] >> (t & 63) & 1) {
+                        rr = rrules_try(w + i, n - i, eof, &ms, &me);
+                        if (rr == RRULE_MORE)
+                                return false;
+                }
+        }
+        if (lit_end == 0 && rr != RRULE_MATCH)
+                return true;
+        advance(s, s->base + i);
+        if (lit_end > 0)
+                add_match(s, s->base + i, s->base + i + lit_end);
+        if (rr == RRULE_MATCH)
+                add_match(s, s->base + i + ms, s->base + i + me);
+        return true;
+}
+
+static void scan(struct redact_stream *s, bool eof)
+{
+        const struct redact_registry *r = s->reg;
+        const uint8_t *w = s->win;
+        const uint64_t *bloom = r->bloom, *tok2 = r->tok2;
+        const unsigned bshift = 64 - r->bbits;
+        const bool pats = r->patterns, forms = r->nforms > 0;
+        size_t n = s->wlen, i = (size_t)(s->scan - s->base);
+        size_t lim = n >= 8 ? n - 7 : 0;
+
+        for (;;) {
+                /* the hot loop: one hash and one or two bitmap tests a byte */
+                while (i < lim) {
+                        uint64_t x = rload64(w + i);
+                        uint64_t bi = (x * RHASH_K) >> bshift;
+                        uint16_t t = (uint16_t)x;
+
+                        if (forms && (bloom[bi >> 6] >> (bi & 63) & 1))
+                                break;
+                        if (pats && (tok2[t >> 6] >> (t & 63) & 1))
+                                break;
+                        i++;
+                }
+                if (i >= lim)
+                        break;
+                if (!check_at(s, i, eof))
+                        break;
+                i++;
+        }
+        /* at the end of input the last 7 bytes can start nothing: every
+         * form is 8 bytes or longer, every rule longer still */
+        if (eof)
+                i = n;
+        s->scan = s->base + i;
+        advance(s, s->scan);
+}
+
+/* end of input: every match is known; close an interval ending at the end */
+static void close_all(struct redact_stream *s)
+{
+        uint64_t end = s->base + s->wlen;
+
+        advance(s, end);
+        if (s->mask_open) {
+                s->mask_open = false;
+                s->emit = s->mask_end;
+        }
+        out_plain(s, s->emit, end);
+        s->emit = end;
+}
+
+/* drop window bytes that are decided, make room for more */
+static void compact(struct redact_stream *s, size_t need)
+{
+        size_t keep_from = (size_t)(s->emit - s->base);
+
+        if (keep_from > 0) {
+                memmove(s->win, s->win + keep_from, s->wlen - keep_from);
+                s->wlen -= keep_from;
+                s->base = s->emit;
+        }
+        if (s->wlen + need > s->wcap) {
+                size_t c = s->wcap ? s->wcap : 4096;
+
+                while (c < s->wlen + need)
+                        c *= 2;
+                s->win = xrealloc(s->win, c);
+                s->wcap = c;
+        }
+}
+
+struct redact_stream *redact_stream_new(const struct redact_registry *reg,
+                                        const struct redact_opts *opts)
+{
+        struct redact_stream *s = xcalloc(1, sizeof(*s));
+
+        if (!reg->frozen)
+                abort();        /* a programming error, not a runtime one */
+        s->reg = reg;
+        rnorm_init(&s->norm);
+        rout_init(&s->out, opts);
+        return s;
+}
+
+void redact_stream_free(struct redact_stream *s)
+{
+        if (s == NULL)
+                return;
+        rout_free(&s->out);
+        free(s->win);
+        free(s);
+}
+
+uint64_t redact_stream_bytes_in(const struct redact_stream *s)
+{
+        return s->bytes_in;
+}
+
+uint64_t redact_stream_bytes_out(const struct redact_stream *s)
+{
+        return s->out.bytes_out;
+}
+
+static int call_end(struct redact_stream *s, struct err *err)
+{
+        int rc;
+
+        out_flush(s);
+        rc = s->rc;
+        s->rc = 0;
+        s->fn = NULL;
+        s->arg = NULL;
+        if (rc < 0)
+                return err_set(err, -rc, "redact: writing output");
+        return 0;
+}
+
+int redact_stream_write(struct redact_stream *s, const void *buf, size_t len,
+                        redact_out_fn out, void *arg, struct err *err)
+{
+        const uint8_t *p = buf;
+
+        if (s->finished)
+                return err_set(err, EPIPE, "redact: write after finish");
+        s->fn = out;
+        s->arg = arg;
+        s->bytes_in += len;
+        while (len > 0) {
+                size_t n = len < NORM_CHUNK ? len : NORM_CHUNK;
+
+                compact(s, RNORM_BOUND(n));
+                if (s->raw) {
+                        memcpy(s->win + s->wlen, p, n);
+                        s->wlen += n;
+                } else {
+                        s->wlen += rnorm_feed(&s->norm, p, n, s->win + s->wlen);
+                }
+                scan(s, false);
+                p += n;
+                len -= n;
+        }
+        return call_end(s, err);
+}
+
+int redact_stream_finish(struct redact_stream *s, redact_out_fn out, void *arg,
+                         struct err *err)
+{
+        if (s->finished)
+                return err_set(err, EPIPE, "redact: finished twice");
+        s->finished = true;
+        s->fn = out;
+        s->arg = arg;
+        compact(s, RNORM_BOUND(0));
+        if (!s->raw)
+                s->wlen += rnorm_finish(&s->norm, s->win + s->wlen);
+        scan(s, true);
+        close_all(s);
+        rout_finish(&s->out);
+        return call_end(s, err);
+}
+
+/* ---- one-shot forms ---- */
+
+static int collect(void *arg, const void *buf, size_t len)
+{
+        struct rout *o = arg;
+
+        rout_append(o, buf, len);
+        return 0;
+}
+
+int redact_mask_trusted(char **out, size_t *out_len, const struct redact_registry *reg,
+                        const void *in, size_t len, struct err *err)
+{
+        struct redact_stream *s = redact_stream_new(reg, NULL);
+        struct rout acc;
+        int r;
+
+        rout_init(&acc, NULL);
+        s->raw = true;
+        r = redact_stream_write(s, in, len, collect, &acc, err);
+        if (r == 0)
+                r = redact_stream_finish(s, collect, &acc, err);
+        redact_stream_free(s);
+        if (r < 0) {
+                rout_free(&acc);
+                return r;
+        }
+        rout_append(&acc, "", 1);
+        *out = (char *)acc.buf;
+        *out_len = acc.len - 1;
+        return 0;
+}
+
+/* The reference, written for obviousness: mark every byte covered by any
+ * occurrence of any form or rule body, then replace each run of marked
+ * bytes by one REDACT_MASK. */
+int redact_oneshot(char **out, size_t *out_len, const struct redact_registry *reg,
+                   const struct redact_opts *opts, const void *in, size_t len,
+                   struct err *err)
+{
+        size_t n, i = 0;
+        uint8_t *t = (uint8_t *)redact_normalise(in, len, &n);
+        bool *mark = xcalloc(n + 1, sizeof(bool));
+        struct rout o;
+
+        if (!reg->frozen) {
+                free(t);
+                free(mark);
+                return err_set(err, EINVAL, "redact: registry not frozen");
+        }
+        for (size_t p = 0; p < n; p++) {
+                size_t ms, me;
+
+                for (size_t k = 0; k < reg->nforms; k++) {
+                        const struct rform *f = &reg->forms[k];
+
+                        if (f->len <= n - p && memcmp(t + p, reg->arena + f->off, f->len) == 0)
+                                for (size_t q = p; q < p + f->len; q++)
+                                        mark[q] = true;
+                }
+                if (reg->patterns && rrules_try(t + p, n - p, true, &ms, &me) == RRULE_MATCH)
+                        for (size_t q = p + ms; q < p + me; q++)
+                                mark[q] = true;
+        }
+        rout_init(&o, opts);
+        while (i < n) {
+                size_t j = i;
+
+                while (j < n && mark[j] == mark[i])
+                        j++;
+                if (mark[i])
+                        rout_put(&o, (const uint8_t *)REDACT_MASK, strlen(REDACT_MASK));
+                else
+                        rout_put(&o, t + i, j - i);
+                i = j;
+        }
+        rout_finish(&o);
+        rout_append(&o, "", 1);
+        free(t);
+        free(mark);
+        *out = (char *)o.buf;
+        *out_len = o.len - 1;
+        return 0;
+}
