@@ -227,8 +227,7 @@ int phash_zip(char *h1, char *zh, int fd, const char *label, struct err *err)
 
 /* ---- h1: of a directory ------------------------------------------------------ */
 
-/* open path beneath root_fd; symlinks allowed only while they stay inside */
-static int open_beneath(int root_fd, const char *path, int flags)
+int phash_open_beneath(int root_fd, const char *path, int flags)
 {
         struct open_how how = {
                 /* openat2 refuses O_NOCTTY with O_PATH */
@@ -287,7 +286,7 @@ static int hash_entry(struct walk *w, const char *rel, const struct stat *lst, s
                 return walk_err(w, err, 0, rel, "not a regular file or symlink");
         if (S_ISLNK(lst->st_mode)) {
                 /* look before opening: no open(2) side effects on what it names */
-                _cleanup_close_ int pfd = open_beneath(w->root_fd, path, O_PATH);
+                _cleanup_close_ int pfd = phash_open_beneath(w->root_fd, path, O_PATH);
 
                 if (pfd == -EXDEV || pfd == -ELOOP)
                         return walk_err(w, err, 0, rel, "symlink leads outside the directory it is hashed in");
@@ -299,7 +298,7 @@ static int hash_entry(struct walk *w, const char *rel, const struct stat *lst, s
                         return walk_err(w, err, 0, rel, S_ISDIR(st.st_mode) ? "symlink to a directory"
                                                                             : "symlink to a special file");
         }
-        fd = open_beneath(w->root_fd, path, O_RDONLY | O_NONBLOCK);
+        fd = phash_open_beneath(w->root_fd, path, O_RDONLY | O_NONBLOCK);
         if (fd == -EXDEV || fd == -ELOOP)
                 return walk_err(w, err, 0, rel, "symlink leads outside the directory it is hashed in");
         if (fd < 0)
@@ -371,7 +370,7 @@ int phash_dir(char *h1, int root_fd, const char *rel_dir, const char *label, str
 {
         _cleanup_free_ unsigned char *buf = xmalloc(READ_BUF_SIZE);
         struct walk w = { root_fd, strcmp(rel_dir, ".") == 0 ? "" : rel_dir, label, NULL, 0, 0, buf };
-        int dfd = open_beneath(root_fd, rel_dir, O_RDONLY | O_DIRECTORY);
+        int dfd = phash_open_beneath(root_fd, rel_dir, O_RDONLY | O_DIRECTORY);
         int r;
 
         if (dfd < 0)

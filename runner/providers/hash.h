@@ -60,6 +60,12 @@ int phash_files(char *h1, const struct phash_file *files, size_t n, struct err *
 /* "zh:" + hex sha256 of the open file from its start */
 int phash_zh_fd(char *zh, int fd, const char *label, struct err *err);
 
+/* open path (relative) beneath the directory root_fd: symlinks are followed
+ * only while they stay inside it (openat2 RESOLVE_BENEATH; without openat2,
+ * realpath and a prefix check).  O_CLOEXEC is added.  Returns the fd, or
+ * -errno: -EXDEV (or -ELOOP) when the path leads outside. */
+int phash_open_beneath(int root_fd, const char *path, int flags);
+
 /* true when a lock-file hash string is "<scheme>:..." */
 bool phash_has_scheme(const char *hash, const char *scheme);
 

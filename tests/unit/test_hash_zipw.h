@@ -29,20 +29,20 @@ struct zw_layout {
         size_t eocd_off;
 };
 
-static void zw_le16(struct buf *b, unsigned v)
+static inline void zw_le16(struct buf *b, unsigned v)
 {
         unsigned char p[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
         buf_append(b, p, 2, NULL);
 }
 
-static void zw_le32(struct buf *b, uint32_t v)
+static inline void zw_le32(struct buf *b, uint32_t v)
 {
         unsigned char p[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
                                (unsigned char)(v >> 24) };
         buf_append(b, p, 4, NULL);
 }
 
-static unsigned char *zw_deflate(const void *data, size_t len, size_t *out_len)
+static inline unsigned char *zw_deflate(const void *data, size_t len, size_t *out_len)
 {
         z_stream s;
         size_t cap = compressBound(len) + 64;
@@ -60,7 +60,7 @@ static unsigned char *zw_deflate(const void *data, size_t len, size_t *out_len)
         return out;
 }
 
-static unsigned char *zw_build(size_t *out_len, struct zw_layout *lay, const struct zw_entry *e, size_t n)
+static inline unsigned char *zw_build(size_t *out_len, struct zw_layout *lay, const struct zw_entry *e, size_t n)
 {
         struct buf b = BUF_INIT((size_t)1 << 30);
         size_t *lho = xcalloc(n ? n : 1, sizeof(size_t));
@@ -142,13 +142,13 @@ static unsigned char *zw_build(size_t *out_len, struct zw_layout *lay, const str
         return (unsigned char *)buf_steal(&b, out_len);
 }
 
-static void zw_put16(unsigned char *p, unsigned v)
+static inline void zw_put16(unsigned char *p, unsigned v)
 {
         p[0] = (unsigned char)v;
         p[1] = (unsigned char)(v >> 8);
 }
 
-static void zw_put32(unsigned char *p, uint32_t v)
+static inline void zw_put32(unsigned char *p, uint32_t v)
 {
         zw_put16(p, v & 0xffff);
         zw_put16(p + 2, v >> 16);
