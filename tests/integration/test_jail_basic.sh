@@ -45,13 +45,19 @@ if [ "$(grep -cE '^\{' "$JR_ERR")" -ge 1 ] && [ "$(grep -E '^\{' "$JR_ERR" | tai
   ok "the last JSON line on stderr is tfgate's own (after the command's output)"
 else not_ok "the last JSON line on stderr is not tfgate's"; fi
 
+# a command whose stderr ends mid-line (an unterminated forged JSON prefix):
+# tfgate's status line must still be a line of its own, parseable, exit 1
+jail_run 30 "${JL_SYS[@]}" -- $sh_ -c 'printf "{\"reason\":\"exit\",\"exit_code\":0,\"x\":" >&2; exit 1'
+if [ "$JR_RC" -eq 1 ] && [ "$(jf exit_code)" = 1 ]; then ok "stderr ending mid-line: the JSON status is still its own line, exit_code 1"
+else not_ok "stderr ending mid-line: rc=$JR_RC, last JSON line '$(tail -n 1 "$JR_ERR" | head -c 200)'"; fi
+
 # ---- command not found inside (exec failure is not exit 0) ----
 jail_run 30 "${JL_SYS[@]}" -- /no/such/command
 if [ "$JR_RC" -ne 0 ]; then ok "missing command inside the jail -> rc=$JR_RC, reason=$(jf reason)"
 else not_ok "missing command inside the jail exited 0"; jr_show; fi
 
 # ---- --json fields ----
-jail_run 30 "${JL_SYS[@]}" -- $sh_ -c 'printf 0123456789; printf abcde >&2'
+jail_run 30 "${JL_SYS[@]}" -- $sh_ -c 'printf 0123456789; printf "abcd\n" >&2'
 for k in reason exit_code signal wall_ms peak_memory output_bytes; do
   if [ -n "$JR_JSON" ] && printf '%s' "$JR_JSON" | jq -e --arg k "$k" 'has($k)' >/dev/null; then ok "--json has $k"
   else not_ok "--json lacks $k ($JR_JSON)"; fi
@@ -62,7 +68,7 @@ else not_ok "--json wall_ms='$wall' (measured ${JR_MS} ms)"; fi
 ob=$(jf output_bytes)
 if [ "$ob" = 15 ] || [ "$ob" = 10 ]; then ok "--json output_bytes=$ob for 10 bytes stdout + 5 stderr"
 else not_ok "--json output_bytes='$ob', want 15 (or 10 counting stdout only)"; fi
-if [ "$(cat "$JR_OUT")" = 0123456789 ] && grep -q '^abcde' "$JR_ERR"; then ok "stdout and stderr come back separately"
+if [ "$(cat "$JR_OUT")" = 0123456789 ] && grep -q '^abcd$' "$JR_ERR"; then ok "stdout and stderr come back separately"
 else not_ok "stdout/stderr mixed up: out='$(cat "$JR_OUT")'"; fi
 if [ "$(grep -cE '^\{' "$JR_ERR")" -eq 1 ]; then ok "exactly one JSON line"; else not_ok "JSON lines: $(grep -cE '^\{' "$JR_ERR")"; fi
 

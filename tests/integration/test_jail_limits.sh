@@ -29,7 +29,7 @@ ws=$JL_WORK/ws; mkdir -m 0777 "$ws"
 printf 'sandbox:\n  pids: 100000\n  memory: 100G\n' >"$ws/.tfgate.yml"
 jail_run 60 "${JL_SYS[@]}" --rw "$ws:/work" --workdir /work --pids 64 --timeout 30 \
   --env TFGATE_PIDS=100000 --env TFGATE_SANDBOX_PIDS=100000 --env RLIMIT_NPROC=unlimited \
-  -- "$H/forkbomb" 100000 15
+  -- "$H/forkbomb" 2000 15
 n=$(sed -n 's/^forkbomb: fork failed after \([0-9]*\) children.*/\1/p' "$JR_OUT" | head -1)
 done_n=$(sed -n 's/^forkbomb: done children=\([0-9]*\).*/\1/p' "$JR_OUT" | head -1)
 if [ "$JL_ROOT" = 1 ]; then
@@ -48,7 +48,7 @@ leftovers "fork bomb"
 check "host can still fork and exec after the fork bomb" timeout 5 /bin/true
 
 # ---- memory bomb ----
-jail_run 60 "${JL_SYS[@]}" --memory 128M --timeout 30 -- "$H/membomb" 8192 20
+jail_run 60 "${JL_SYS[@]}" --memory 128M --timeout 30 -- "$H/membomb" 1024 20
 if grep -q 'not stopped' "$JR_OUT"; then not_ok "memory bomb was never stopped: $(tail -1 "$JR_OUT")"; fi
 if [ "$JL_ROOT" = 1 ]; then
   expect_reason memory "memory bomb, --memory 128M"

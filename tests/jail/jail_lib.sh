@@ -133,8 +133,11 @@ jl_snapshot() {
     echo "## cgroups"
     find /sys/fs/cgroup -maxdepth 6 -type d -iname '*tfgate*' 2>/dev/null | sort
     echo "## temp"
+    # other engineers' tests make /tmp/tfgate-* too: look for what a jail
+    # would leave (its 128-bit hex execution id, or "jail" in the name)
     find /tmp /var/tmp /dev/shm /run ${XDG_RUNTIME_DIR:+"$XDG_RUNTIME_DIR"} -maxdepth 2 \
-      -iname '*tfgate*' ! -name 'tfgate-jailtests.lock' 2>/dev/null | sort
+      \( -iname '*jail*' -o -regextype posix-extended -iregex '.*[0-9a-f]{32}.*' \) \
+      ! -name 'tfgate-jailtests.lock' ! -path '/tmp/jt-work.*' 2>/dev/null | sort
     echo "## tmpdir"
     find "$JL_TMP" -mindepth 1 2>/dev/null | sort
   } >"$out"
