@@ -48,5 +48,6 @@ int main(int argc, char **argv)
                 ;
         printf("forkbomb: done children=%ld failures=%ld first_error=%s\n", n, failures,
                first_err ? strerrorname_np(first_err) ?: "?" : "none");
+        free(kids);
         return 0;
 }
