@@ -96,6 +96,8 @@ struct rout {
         size_t col;                     /* bytes on the current output line */
         uint64_t dropped;               /* bytes this stream lost to caps */
         struct redact_budget *cap_hit;  /* the first budget that dropped bytes */
+        uint8_t part[4];                /* an incomplete character, waiting */
+        uint8_t partlen;
         uint64_t bytes_out;
         /* collected output, passed on in batches */
         uint8_t *buf;

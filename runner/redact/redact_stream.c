@@ -113,15 +113,12 @@ static void rout_capped(struct rout *o, const uint8_t *p, size_t n)
         bool short_of[2] = { false, false };
         size_t fit = n;
 
-        for (int i = 0; caps != NULL && i < 2; i++) {
-                struct redact_budget *b = caps[i];
-
-                if (b == NULL || b->limit == 0 || budget_room(b) >= n)
-                        continue;
-                short_of[i] = true;
-                if (budget_room(b) < fit)
-                        fit = (size_t)budget_room(b);
-        }
+        for (int i = 0; caps != NULL && i < 2; i++)
+                if (caps[i] != NULL && caps[i]->limit > 0 && budget_room(caps[i]) < fit)
+                        fit = (size_t)budget_room(caps[i]);
+        /* the budgets that actually limit this write get the blame */
+        for (int i = 0; caps != NULL && i < 2 && fit < n; i++)
+                short_of[i] = caps[i] != NULL && caps[i]->limit > 0 && budget_room(caps[i]) == fit;
         if (fit < n)
                 while (fit > 0 && (p[fit] & 0xC0) == 0x80)
                         fit--;  /* never cut a character */
@@ -143,9 +140,52 @@ static void rout_capped(struct rout *o, const uint8_t *p, size_t n)
         }
 }
 
+static size_t u8_seqlen(uint8_t lead)
+{
+        return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+}
+
+static void rout_lines(struct rout *o, const uint8_t *p, size_t n);
+
+/* Splitting and capping work on whole characters, whatever the pieces the
+ * masker hands over: an incomplete character at the end of a piece waits
+ * in o->part for the rest. */
 void rout_put(struct rout *o, const uint8_t *p, size_t n)
 {
-        size_t max = o->opts ? o->opts->line_max : 0;
+        size_t tail = 0;
+
+        if (o->opts == NULL) {
+                rout_append(o, p, n);
+                return;
+        }
+        while (o->partlen > 0 && n > 0) {
+                o->part[o->partlen++] = *p++;
+                n--;
+                if (o->partlen == u8_seqlen(o->part[0])) {
+                        rout_lines(o, o->part, o->partlen);
+                        o->partlen = 0;
+                }
+        }
+        if (o->partlen > 0)
+                return;         /* all of p went into the waiting character */
+        /* an incomplete character at the end? */
+        for (size_t k = 1; k <= 3 && k <= n; k++) {
+                uint8_t b = p[n - k];
+
+                if ((b & 0xC0) != 0x80) {
+                        if (b >= 0xC0 && u8_seqlen(b) > k)
+                                tail = k;
+                        break;
+                }
+        }
+        rout_lines(o, p, n - tail);
+        memcpy(o->part, p + n - tail, tail);
+        o->partlen = (uint8_t)tail;
+}
+
+static void rout_lines(struct rout *o, const uint8_t *p, size_t n)
+{
+        size_t max = o->opts->line_max;
 
         if (max == 0) {
                 rout_capped(o, p, n);
@@ -186,6 +226,9 @@ void rout_finish(struct rout *o)
         char note[160];
         int n;
 
+        if (o->partlen > 0)
+                rout_lines(o, o->part, o->partlen);
+        o->partlen = 0;
         if (o->dropped == 0)
                 return;
         n = snprintf(note, sizeof(note), "\n[tfgate: %llu bytes of output dropped by the %s output cap]\n",
