@@ -83,7 +83,7 @@ static const struct cfg_allow *allow_find(const struct cfg_providers *pol, const
         return NULL;
 }
 
-static const struct gate_lock_entry *lock_find(const struct gate_lock *lock, const char *source)
+static const struct gate_lock_entry *lock_entry_find(const struct gate_lock *lock, const char *source)
 {
         for (size_t i = 0; lock->present && i < lock->n_entries; i++)
                 if (strcmp(lock->entries[i].source, source) == 0)
@@ -109,7 +109,7 @@ static void check_required(struct gate_inspection *ins, const char *root, const 
 {
         const struct cfg_providers *pol = &cfg->providers;
         struct policy_findings *fs = &ins->findings;
-        const struct gate_lock_entry *le = lock_find(lock, tp->source);
+        const struct gate_lock_entry *le = lock_entry_find(lock, tp->source);
         const struct cfg_allow *al = allow_find(pol, tp->source);
         struct gate_provider *row = add_row(ins, root, tp->source);
         const char *file = tp->loc.file;
