@@ -33,7 +33,7 @@ static const struct command commands[] = {
           "tfgate providers hash PATH    h1: of a directory or zip, and zh: of a zip\n" },
         { "jail", NULL, "run a command in the jail",
           "tfgate jail [options] -- CMD ARGS...\n" },
-        { "redact", NULL, "the output filter, stdin to stdout",
+        { "redact", cmd_redact, "the output filter, stdin to stdout",
           "tfgate redact [--secrets-file F] [--secret-env NAME]...\n" },
         { "keygen", NULL, "create an Ed25519 signing key",
           "tfgate keygen --out FILE     writes FILE (0600) and FILE.pub\n" },
