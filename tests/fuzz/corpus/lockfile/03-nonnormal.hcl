@@ -1,0 +1,3 @@
+provider "hashicorp/aws" {
+  version = "1.0.0"
+}

@@ -1,0 +1,6 @@
+provider "registry.terraform.io/a/b" {
+  version = "1.0.0"
+}
+provider "registry.terraform.io/a/b" {
+  version = "1.0.0"
+}

@@ -1,0 +1,3 @@
+provider "registry.terraform.io/a/b" {
+  constraints = ">= 1.0.0"
+}

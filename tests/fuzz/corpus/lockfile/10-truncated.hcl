@@ -1,0 +1,3 @@
+provider "registry.terraform.io/a/b" {
+  version = "1.0"
+  hashes = [

@@ -1,0 +1,3 @@
+provider "REGISTRY.terraform.io/A/b" {
+  version = "01.0.0"
+}

@@ -1,0 +1,3 @@
+provider "terraform.io/builtin/terraform" {
+  version = "1.0.0"
+}
