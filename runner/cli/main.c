@@ -49,7 +49,7 @@ static const struct command commands[] = {
           "tfgate unregister gitlab [-c FILE]\n" },
         { "status", NULL, "running jobs of the local daemon",
           "tfgate status [-c FILE]\n" },
-        { "config", NULL, "validate a configuration file",
+        { "config", cmd_config, "validate a configuration file",
           "tfgate config check FILE     prints \"ok\" and the effective config, or the errors\n" },
         { "version", cmd_version, "version of tfgate and its libraries",
           "tfgate version\n" },
