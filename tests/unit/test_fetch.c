@@ -577,6 +577,7 @@ static void test_unsafe_paths(void **state)
 /* --- smart HTTP with basic auth ---------------------------------------- */
 
 static pid_t httpd_pid = -1;
+static int httpd_out = -1;
 static unsigned httpd_port;
 static char BARE[128];
 
@@ -609,12 +610,14 @@ static int start_httpd(void)
         posix_spawn_file_actions_destroy(&fa);
         close(p[1]);
         pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
-        if (poll(&pfd, 1, 10000) != 1 || (n = read(p[0], buf, sizeof(buf) - 1)) <= 0) {
-                fprintf(stderr, "HTTP server did not report its port within 10s\n");
+        if (poll(&pfd, 1, 30000) != 1 || (n = read(p[0], buf, sizeof(buf) - 1)) <= 0) {
+                fprintf(stderr, "HTTP server did not report its port within 30s\n");
                 close(p[0]);
                 return -1;
         }
-        close(p[0]);
+        /* kept open until the server is stopped: closing it early could
+         * fail the server's last write of the port line */
+        httpd_out = p[0];
         httpd_port = (unsigned)strtoul(buf, NULL, 10);
         return httpd_port > 0 ? 0 : -1;
 }
@@ -636,6 +639,8 @@ static int teardown_http(void **state)
                 waitpid(httpd_pid, NULL, 0);
                 httpd_pid = -1;
         }
+        if (httpd_out >= 0)
+                close(TAKE_FD(httpd_out));
         return 0;
 }
 

@@ -84,7 +84,8 @@ def main():
     root, user, password = sys.argv[1:4]
     srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     srv.root, srv.user, srv.password = root, user, password
-    print(srv.server_address[1], flush=True)
+    sys.stdout.write("%d\n" % srv.server_address[1])
+    sys.stdout.flush()
     srv.serve_forever()
 
 
