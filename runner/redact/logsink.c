@@ -32,6 +32,7 @@ struct logsink {
         struct ls_stream st[LS_STREAMS];
         size_t nst;
         bool text_at_bol;       /* the text sinks are at the start of a line */
+        uint64_t dropped;
         int rc;
 };
 
@@ -53,7 +54,7 @@ struct logsink *logsink_new(const struct redact_registry *reg, const struct logs
 
 uint64_t logsink_dropped(const struct logsink *ls)
 {
-        return ls->job.dropped + (ls->job.limit == 0 ? ls->step.dropped : 0);
+        return ls->dropped;
 }
 
 /* JSON string body: quote, backslash and controls escaped, U+2028/2029 too
@@ -74,6 +75,8 @@ static void json_escape(struct buf *b, const uint8_t *p, size_t n)
                         buf_append(b, "\\n", 2, NULL);
                 } else if (c == '\t') {
                         buf_append(b, "\\t", 2, NULL);
+                } else if (c == '\r') {
+                        buf_append(b, "\\r", 2, NULL);
                 } else if (c < 0x20 || c == 0x7F) {
                         memcpy(e, "\\u00", 4);
                         e[4] = hex[c >> 4];
@@ -169,6 +172,7 @@ static int finish_streams(struct logsink *ls, struct err *err)
 
                 if (r == 0)
                         r = redact_stream_finish(st->rs, stream_out, st, err);
+                ls->dropped += redact_stream_bytes_dropped(st->rs);
                 if (r == 0 && st->line.len > 0 && ls->o.json_fd >= 0) {
                         r = json_line(ls, st->name, (const uint8_t *)st->line.data, st->line.len, false);
                         if (r < 0)

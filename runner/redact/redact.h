@@ -109,6 +109,8 @@ int redact_stream_finish(struct redact_stream *s, redact_out_fn out, void *arg,
 /* bytes received / written to out so far */
 uint64_t redact_stream_bytes_in(const struct redact_stream *s);
 uint64_t redact_stream_bytes_out(const struct redact_stream *s);
+/* bytes of filtered output the caps did not let through */
+uint64_t redact_stream_bytes_dropped(const struct redact_stream *s);
 
 static inline void redact_stream_freep(struct redact_stream **s)
 {

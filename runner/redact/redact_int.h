@@ -57,6 +57,8 @@ struct redact_registry {
         uint32_t *heads;
         uint64_t *bloom;
         uint64_t tok2[65536 / 64];      /* 2-byte prefixes of the credential rules */
+        uint64_t *pbloom;               /* 1..7-byte prefixes of the forms */
+        unsigned pbits;
 };
 
 static inline uint64_t rload64(const uint8_t *p)
@@ -76,6 +78,15 @@ static inline uint16_t rload16(const uint8_t *p)
 }
 
 #define RHASH_K 0x9E3779B97F4A7C15ull
+
+/* the key of the first len (1..7) bytes of p in the prefix filter */
+static inline uint64_t rprefix_key(const uint8_t *p, size_t len)
+{
+        uint64_t x = 0;
+
+        memcpy(&x, p, len);
+        return (x | (uint64_t)len << 56) * RHASH_K;
+}
 
 /* ---- credential rules (redact_rules.c) ---- */
 

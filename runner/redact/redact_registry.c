@@ -45,6 +45,7 @@ void redact_registry_free(struct redact_registry *r)
         free(r->arena);
         free(r->heads);
         free(r->bloom);
+        free(r->pbloom);
         free(r);
 }
 
@@ -300,6 +301,17 @@ int redact_registry_freeze(struct redact_registry *r, struct err *err)
         memset(r->heads, 0xff, nb * sizeof(*r->heads));
         r->bloom = xcalloc(((size_t)1 << r->bbits) / 64, sizeof(uint64_t));
         r->maxlen = 0;
+        /* short prefixes, so that the last bytes of a write that cannot
+         * begin any form need not wait for the next write */
+        r->pbits = r->bbits + 2 > 26 ? 26 : r->bbits + 2;
+        r->pbloom = xcalloc(((size_t)1 << r->pbits) / 64, sizeof(uint64_t));
+        for (size_t i = 0; i < r->nforms; i++) {
+                for (size_t l = 1; l < 8; l++) {
+                        uint64_t h = rprefix_key(r->arena + r->forms[i].off, l) >> (64 - r->pbits);
+
+                        r->pbloom[h >> 6] |= 1ull << (h & 63);
+                }
+        }
         for (size_t i = 0; i < r->nforms; i++) {
                 struct rform *f = &r->forms[i];
                 uint64_t h = f->first8 * RHASH_K;

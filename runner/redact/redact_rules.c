@@ -122,7 +122,7 @@ static enum rrule_result try_pem(const uint8_t *p, size_t avail, bool eof,
         const uint8_t *d, *end;
 
         if (avail < bl)
-                return eof ? RRULE_NONE : RRULE_MORE;
+                return eof || memcmp(p, PEM_BEGIN, avail) != 0 ? RRULE_NONE : RRULE_MORE;
         if (memcmp(p, PEM_BEGIN, bl) != 0)
                 return RRULE_NONE;
         lim = avail - bl < PEM_LABEL_MAX + dl ? avail - bl : PEM_LABEL_MAX + dl;

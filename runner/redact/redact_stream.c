@@ -371,6 +371,22 @@ static bool check_at(struct redact_stream *s, size_t i, bool eof)
         return true;
 }
 
+/* could a form or rule start at window offset i, with fewer than 8 bytes
+ * after it known?  (A false yes only delays output.) */
+static bool could_start(const struct redact_stream *s, size_t i)
+{
+        const struct redact_registry *r = s->reg;
+        size_t avail = s->wlen - i, ms, me;
+
+        if (r->nforms > 0) {
+                uint64_t h = rprefix_key(s->win + i, avail) >> (64 - r->pbits);
+
+                if (r->pbloom[h >> 6] >> (h & 63) & 1)
+                        return true;
+        }
+        return r->patterns && rrules_try(s->win + i, avail, false, &ms, &me) == RRULE_MORE;
+}
+
 static void scan(struct redact_stream *s, bool eof)
 {
         const struct redact_registry *r = s->reg;
@@ -400,10 +416,15 @@ static void scan(struct redact_stream *s, bool eof)
                         break;
                 i++;
         }
-        /* at the end of input the last 7 bytes can start nothing: every
-         * form is 8 bytes or longer, every rule longer still */
+        /* At the end of input the last 7 bytes can start nothing: every
+         * form is 8 bytes or longer, every rule longer still.  Before
+         * that, such a byte is held only if what follows it could still
+         * begin a form or a rule, so a finished line is not kept waiting. */
         if (eof)
                 i = n;
+        else if (i >= lim)
+                while (i < n && !could_start(s, i))
+                        i++;
         s->scan = s->base + i;
         advance(s, s->scan);
 }
@@ -472,6 +493,11 @@ uint64_t redact_stream_bytes_in(const struct redact_stream *s)
 uint64_t redact_stream_bytes_out(const struct redact_stream *s)
 {
         return s->out.bytes_out;
+}
+
+uint64_t redact_stream_bytes_dropped(const struct redact_stream *s)
+{
+        return s->out.dropped;
 }
 
 static int call_end(struct redact_stream *s, struct err *err)

@@ -414,7 +414,8 @@ static void output_error_is_reported(void **state)
 
         assert_int_equal(redact_stream_write(s, "hello world\n", 12, collect, &c, &e), -EIO);
         assert_non_null(strstr(e.msg, "writing output"));
-        assert_int_equal(redact_stream_finish(s, collect, &c, &e), -EIO);
+        /* nothing was held back: a finished line is not kept waiting */
+        assert_int_equal(redact_stream_finish(s, collect, &c, &e), 0);
         assert_int_equal(redact_stream_write(s, "x", 1, collect, &c, &e), -EPIPE);
         redact_stream_free(s);
 }
