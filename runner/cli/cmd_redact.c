@@ -94,7 +94,7 @@ int cmd_redact(int argc, char **argv)
         _cleanup_(redact_registry_freep) struct redact_registry *reg = redact_registry_new();
         _cleanup_(redact_stream_freep) struct redact_stream *s = NULL;
         _cleanup_free_ char *buf = NULL;
-        struct redact_budget cap = { .what = "output" };
+        struct redact_budget cap = { .what = "--max" };
         struct redact_opts opts = { 0 };
         struct err err = ERR_INIT;
         bool patterns = true;
