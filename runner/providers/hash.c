@@ -81,7 +81,8 @@ static int summarise_h1(char *h1, struct named_digest *v, size_t n, struct err *
         unsigned char sum[SHA_LEN];
         char hex[2 * SHA_LEN + 1];
 
-        qsort(v, n, sizeof(*v), digest_order);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), digest_order);
         for (size_t i = 0; i < n; i++) {
                 if (strchr(v[i].name, '\n') != NULL)
                         return err_set(err, 0, "dirhash: filenames with newlines are not supported");

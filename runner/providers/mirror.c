@@ -209,7 +209,8 @@ static int package_key(char path_hex[HEX_LEN + 1], char key_hex[HEX_LEN + 1], in
 
                 r = dfd < 0 ? -errno : fingerprint_walk(&v, &n, &cap, dfd, "", 0);
                 if (r == 0) {
-                        qsort(v, n, sizeof(*v), fp_order);
+                        if (n > 1)
+                                qsort(v, n, sizeof(*v), fp_order);
                         for (size_t i = 0; i < n && r == 0; i++)
                                 r = buf_append(&b, v[i].s, strlen(v[i].s) + 1 + strlen(v[i].s + strlen(v[i].s) + 1), NULL);
                 }

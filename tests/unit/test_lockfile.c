@@ -177,7 +177,9 @@ static void from_a_file(void **state)
         assert_int_equal(f->n, 2);
         assert_string_equal(f->name, p);
         assert_int_equal(rm_rf(dir, &e), 0);
+        lock_file_free(TAKE_PTR(f));
         assert_true(lock_parse_path(&f, "/nonexistent/.terraform.lock.hcl", &e) < 0);
+        assert_null(f);
 }
 
 int main(void)
