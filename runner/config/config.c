@@ -46,7 +46,7 @@ static void show(char *out, size_t n, const char *s)
 {
         size_t o = 0, i = 0;
 
-        for (; s[i] != '\0' && i < SHOW_MAX && o + 8 < n; i++) {
+        for (; i < SHOW_MAX && s[i] != '\0' && o + 8 < n; i++) {
                 unsigned char ch = (unsigned char)s[i];
 
                 if (ch == '"' || ch == '\\') {
