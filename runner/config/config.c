@@ -1279,8 +1279,10 @@ static struct config *config_new(const char *source)
         c->terraform.roots = strv_from(&c->terraform.n_roots, root, 1);
         c->terraform.variables = xcalloc(1, sizeof(char *));
         memcpy(c->terraform.timeout_ms, default_timeouts_ms, sizeof(default_timeouts_ms));
+        /* the runner replaces any backend with a local one, so a backend
+         * block is worth a warning, not a refusal (docs/inspect.md) */
         for (size_t r = 0; r < RULE__COUNT; r++)
-                c->providers.policy[r] = POLICY_ERROR;
+                c->providers.policy[r] = r == RULE_BACKEND_REMOTE ? POLICY_WARN : POLICY_ERROR;
         c->emulator.enabled = true;
         c->emulator.command = strv_from(&c->emulator.n_command, default_emulator_command,
                                         ARRAY_SIZE(default_emulator_command));

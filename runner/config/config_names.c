@@ -96,7 +96,7 @@ static const char default_yaml[] =
         "    data-http: error\n"
         "    module-remote-source: error\n"
         "    override-file: error\n"
-        "    backend-remote: error\n"
+        "    backend-remote: warn        # the runner replaces backends with a local one\n"
         "    provider-not-allowed: error\n"
         "    provider-unpinned: error\n"
         "    lock-missing: error\n"

@@ -348,7 +348,8 @@ static void empty_is_defaults(void **state)
                 assert_null(c->providers.mirror);
                 assert_int_equal(c->providers.n_allow, 0);
                 for (int r = 0; r < RULE__COUNT; r++)
-                        assert_int_equal(c->providers.policy[r], POLICY_ERROR);
+                        assert_int_equal(c->providers.policy[r],
+                                         r == RULE_BACKEND_REMOTE ? POLICY_WARN : POLICY_ERROR);
                 assert_true(c->emulator.enabled);
                 assert_string_equal(c->emulator.command[0], "localstack");
                 assert_int_equal(c->emulator.port, 4566);
@@ -487,7 +488,7 @@ static char *full_yaml(const struct fixture *fx)
                 "    - source: example.com:8443/acme/thing\n"
                 "  policy:\n"
                 "    data-http: warn\n"
-                "    backend-remote: warn\n"
+                "    backend-remote: error\n"
                 "emulator:\n"
                 "  command: [s3rver, --port, \"4568\"]\n"
                 "  env:\n"
@@ -584,7 +585,7 @@ static void full_config(void **state)
         assert_string_equal(c->providers.allow[1].source, "example.com:8443/acme/thing");
         assert_null(c->providers.allow[1].versions);
         assert_int_equal(c->providers.policy[RULE_DATA_HTTP], POLICY_WARN);
-        assert_int_equal(c->providers.policy[RULE_BACKEND_REMOTE], POLICY_WARN);
+        assert_int_equal(c->providers.policy[RULE_BACKEND_REMOTE], POLICY_ERROR);
         assert_int_equal(c->providers.policy[RULE_DATA_EXTERNAL], POLICY_ERROR);
         assert_true(c->emulator.enabled);
         assert_int_equal(c->emulator.n_command, 3);
