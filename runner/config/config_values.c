@@ -245,7 +245,8 @@ const char *cfgv_health(const char *s)
         return NULL;
 }
 
-/* "1", "1.2", "1.2.3", optionally "-pre.release" */
+/* "1", "1.2", "1.2.3", optionally "-pre.release" and "+metadata" (the
+ * syntax runner/providers/constraint.h parses) */
 static bool version_ok(const char *s, size_t n)
 {
         size_t i = 0, parts = 0;
@@ -264,11 +265,21 @@ static bool version_ok(const char *s, size_t n)
                 }
                 break;
         }
-        if (i == n)
-                return true;
-        if (s[i] != '-' || i + 1 == n)
-                return false;
-        return all_chars(s + i + 1, n - i - 1, ".-");
+        if (i < n && s[i] == '-') {
+                size_t start = ++i;
+
+                while (i < n && s[i] != '+')
+                        i++;
+                if (i == start || !all_chars(s + start, i - start, ".-"))
+                        return false;
+        }
+        if (i < n && s[i] == '+') {
+                i++;
+                if (i == n || !all_chars(s + i, n - i, ".-"))
+                        return false;
+                i = n;
+        }
+        return i == n;
 }
 
 const char *cfgv_versions(const char *s)
