@@ -37,13 +37,27 @@ size_t rnorm_finish(struct rnorm *n, uint8_t *out);
 /* ---- registry (redact_registry.c) ---- */
 
 struct rform {
-        uint64_t first8;        /* the first 8 bytes, little-endian load */
         uint32_t off;           /* into the arena */
         uint32_t len;
-        uint32_t next;          /* hash chain */
 };
 
 #define RFORM_NONE UINT32_MAX
+
+/* Sampling: every form is at least 8 bytes, so an occurrence starting at p
+ * contains, at the first position j >= p that is a multiple of RSTRIDE,
+ * the RGRAM bytes of the form at offset j - p (< RSTRIDE, and
+ * j - p + RGRAM <= 8).  The scan hashes only those positions. */
+#define RGRAM 4
+#define RSTRIDE 5
+
+#define RTOKSET_MAX 16
+
+struct rgram {
+        uint32_t gram;          /* 4 bytes of the form at off */
+        uint32_t form;
+        uint32_t next;          /* hash chain */
+        uint32_t off;
+};
 
 struct redact_registry {
         struct rform *forms;
@@ -54,8 +68,14 @@ struct redact_registry {
         bool frozen;
         bool patterns;
         unsigned hbits, bbits;
-        uint32_t *heads;
-        uint64_t *bloom;
+        uint32_t *heads;                /* gram hash -> first rgram */
+        uint64_t *bloom;                /* gram hash bits */
+        struct rgram *grams;
+        size_t ngrams;
+        uint8_t tokfirst[RTOKSET_MAX];  /* distinct first bytes of the rule prefixes */
+        size_t ntokfirst;
+        uint8_t toksecond[RTOKSET_MAX]; /* and second bytes */
+        size_t ntoksecond;
         uint64_t tok2[65536 / 64];      /* 2-byte prefixes of the credential rules */
         uint64_t *pbloom;               /* 1..7-byte prefixes of the forms */
         unsigned pbits;
@@ -66,6 +86,14 @@ static inline uint64_t rload64(const uint8_t *p)
         uint64_t x;
 
         memcpy(&x, p, 8);
+        return x;
+}
+
+static inline uint32_t rload32(const uint8_t *p)
+{
+        uint32_t x;
+
+        memcpy(&x, p, 4);
         return x;
 }
 
@@ -96,7 +124,8 @@ enum rrule_result { RRULE_NONE = 0, RRULE_MATCH, RRULE_MORE };
  * come).  On RRULE_MATCH, ms and me bound the masked body, relative to p. */
 enum rrule_result rrules_try(const uint8_t *p, size_t avail, bool eof,
                              size_t *ms, size_t *me);
-void rrules_prefix_bits(uint64_t *tok2);
+void rrules_prefix_bits(uint64_t *tok2, uint8_t *first, size_t *nfirst, uint8_t *second,
+                        size_t *nsecond);
 /* most bytes a rule needs from its start to decide */
 size_t rrules_maxlen(void);
 

@@ -18,9 +18,10 @@
  * Every form is passed through the normaliser, so it looks exactly as it
  * will after the stream normalised the output; forms are deduplicated.
  *
- * The index: a hash of the first 8 bytes of each form (all forms are at
- * least 8 bytes) into chained buckets, with a bitmap in front that rejects
- * almost every text position with one load. */
+ * The index: the 4-byte grams at offsets 0..4 of each form (all forms are
+ * at least 8 bytes) hashed into chained buckets, with a bitmap in front
+ * that rejects almost every sampled text position with one load (see
+ * RSTRIDE in redact_int.h). */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -45,6 +46,7 @@ void redact_registry_free(struct redact_registry *r)
         free(r->arena);
         free(r->heads);
         free(r->bloom);
+        free(r->grams);
         free(r->pbloom);
         free(r);
 }
@@ -79,8 +81,6 @@ static void add_piece(struct redact_registry *r, const uint8_t *p, size_t n)
         f = &r->forms[r->nforms++];
         f->off = (uint32_t)r->alen;
         f->len = (uint32_t)n;
-        f->first8 = rload64(p);
-        f->next = RFORM_NONE;
         r->alen += n;
 }
 
@@ -292,39 +292,47 @@ int redact_registry_freeze(struct redact_registry *r, struct err *err)
                 if (k == 0 || form_cmp(&r->forms[k - 1], &r->forms[i], r->arena) != 0)
                         r->forms[k++] = r->forms[i];
         r->nforms = k;
+        r->ngrams = r->nforms * RSTRIDE;
         r->hbits = 10;
-        while (r->hbits < 30 && ((size_t)1 << r->hbits) < 2 * r->nforms)
+        while (r->hbits < 30 && ((size_t)1 << r->hbits) < 2 * r->ngrams)
                 r->hbits++;
-        r->bbits = r->hbits + 5 > 25 ? 25 : r->hbits + 5;
+        r->bbits = r->hbits + 3 > 26 ? 26 : r->hbits + 3;
         nb = (size_t)1 << r->hbits;
         r->heads = xmalloc(nb * sizeof(*r->heads));
         memset(r->heads, 0xff, nb * sizeof(*r->heads));
         r->bloom = xcalloc(((size_t)1 << r->bbits) / 64, sizeof(uint64_t));
+        r->grams = xcalloc(r->ngrams ? r->ngrams : 1, sizeof(*r->grams));
         r->maxlen = 0;
         /* short prefixes, so that the last bytes of a write that cannot
          * begin any form need not wait for the next write */
-        r->pbits = r->bbits + 2 > 26 ? 26 : r->bbits + 2;
+        r->pbits = r->hbits + 2 > 26 ? 26 : r->hbits + 2;
         r->pbloom = xcalloc(((size_t)1 << r->pbits) / 64, sizeof(uint64_t));
         for (size_t i = 0; i < r->nforms; i++) {
+                const uint8_t *fp = r->arena + r->forms[i].off;
+
                 for (size_t l = 1; l < 8; l++) {
-                        uint64_t h = rprefix_key(r->arena + r->forms[i].off, l) >> (64 - r->pbits);
+                        uint64_t h = rprefix_key(fp, l) >> (64 - r->pbits);
 
                         r->pbloom[h >> 6] |= 1ull << (h & 63);
                 }
-        }
-        for (size_t i = 0; i < r->nforms; i++) {
-                struct rform *f = &r->forms[i];
-                uint64_t h = f->first8 * RHASH_K;
-                uint64_t bi = h >> (64 - r->bbits);
+                for (uint32_t o = 0; o < RSTRIDE; o++) {
+                        struct rgram *g = &r->grams[i * RSTRIDE + o];
+                        uint64_t h;
 
-                f->next = r->heads[h >> (64 - r->hbits)];
-                r->heads[h >> (64 - r->hbits)] = (uint32_t)i;
-                r->bloom[bi >> 6] |= 1ull << (bi & 63);
-                if (f->len > r->maxlen)
-                        r->maxlen = f->len;
+                        g->gram = rload32(fp + o);
+                        g->form = (uint32_t)i;
+                        g->off = o;
+                        h = (uint64_t)g->gram * RHASH_K;
+                        g->next = r->heads[h >> (64 - r->hbits)];
+                        r->heads[h >> (64 - r->hbits)] = (uint32_t)(i * RSTRIDE + o);
+                        r->bloom[(h >> (64 - r->bbits)) >> 6] |= 1ull << ((h >> (64 - r->bbits)) & 63);
+                }
+                if (r->forms[i].len > r->maxlen)
+                        r->maxlen = r->forms[i].len;
         }
         if (r->patterns) {
-                rrules_prefix_bits(r->tok2);
+                rrules_prefix_bits(r->tok2, r->tokfirst, &r->ntokfirst, r->toksecond,
+                                   &r->ntoksecond);
                 if (rrules_maxlen() > r->maxlen)
                         r->maxlen = rrules_maxlen();
         }

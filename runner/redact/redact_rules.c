@@ -15,36 +15,39 @@ enum rclass { C_AWS = 0, C_B62, C_WORD, C_GITLAB, C_LOWALNUM, C_NCLASS };
 
 struct rrule {
         const char *prefix;
+        uint8_t plen;
         enum rclass cls;
         uint16_t min, max;
 };
 
+#define RULE(prefix, cls, min, max) { prefix, sizeof(prefix) - 1, cls, min, max }
+
 static const struct rrule rules[] = {
-        { "AKIA", C_AWS, 16, 16 },
-        { "ASIA", C_AWS, 16, 16 },
-        { "ABIA", C_AWS, 16, 16 },
-        { "ACCA", C_AWS, 16, 16 },
-        { "ghp_", C_B62, 36, 36 },
-        { "gho_", C_B62, 36, 36 },
-        { "ghu_", C_B62, 36, 36 },
-        { "ghs_", C_B62, 36, 36 },
-        { "ghr_", C_B62, 36, 36 },
-        { "github_pat_", C_WORD, 82, 82 },
-        { "glpat-", C_GITLAB, 20, 320 },
-        { "glrt-", C_GITLAB, 20, 320 },
-        { "glrtr-", C_GITLAB, 20, 320 },
-        { "gloas-", C_GITLAB, 20, 320 },
-        { "gldt-", C_GITLAB, 20, 320 },
-        { "glcbt-", C_GITLAB, 20, 320 },
-        { "glptt-", C_GITLAB, 20, 320 },
-        { "glft-", C_GITLAB, 20, 320 },
-        { "glimt-", C_GITLAB, 20, 320 },
-        { "glagent-", C_GITLAB, 20, 320 },
-        { "glsoat-", C_GITLAB, 20, 320 },
-        { "glffct-", C_GITLAB, 20, 320 },
-        { "gltok-", C_GITLAB, 20, 320 },
-        { "GR1348941", C_GITLAB, 20, 320 },
-        { "_gitlab_session=", C_LOWALNUM, 32, 128 },
+        RULE("AKIA", C_AWS, 16, 16),
+        RULE("ASIA", C_AWS, 16, 16),
+        RULE("ABIA", C_AWS, 16, 16),
+        RULE("ACCA", C_AWS, 16, 16),
+        RULE("ghp_", C_B62, 36, 36),
+        RULE("gho_", C_B62, 36, 36),
+        RULE("ghu_", C_B62, 36, 36),
+        RULE("ghs_", C_B62, 36, 36),
+        RULE("ghr_", C_B62, 36, 36),
+        RULE("github_pat_", C_WORD, 82, 82),
+        RULE("glpat-", C_GITLAB, 20, 320),
+        RULE("glrt-", C_GITLAB, 20, 320),
+        RULE("glrtr-", C_GITLAB, 20, 320),
+        RULE("gloas-", C_GITLAB, 20, 320),
+        RULE("gldt-", C_GITLAB, 20, 320),
+        RULE("glcbt-", C_GITLAB, 20, 320),
+        RULE("glptt-", C_GITLAB, 20, 320),
+        RULE("glft-", C_GITLAB, 20, 320),
+        RULE("glimt-", C_GITLAB, 20, 320),
+        RULE("glagent-", C_GITLAB, 20, 320),
+        RULE("glsoat-", C_GITLAB, 20, 320),
+        RULE("glffct-", C_GITLAB, 20, 320),
+        RULE("gltok-", C_GITLAB, 20, 320),
+        RULE("GR1348941", C_GITLAB, 20, 320),
+        RULE("_gitlab_session=", C_LOWALNUM, 32, 128),
 };
 
 #define PEM_BEGIN "-----BEGIN "
@@ -73,18 +76,33 @@ static bool in_class(enum rclass c, uint8_t b)
         }
 }
 
-void rrules_prefix_bits(uint64_t *tok2)
+static void add_byte(uint8_t *set, size_t *n, uint8_t b)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
-                uint16_t k = rload16((const uint8_t *)rules[i].prefix);
+        for (size_t i = 0; i < *n; i++)
+                if (set[i] == b)
+                        return;
+        if (*n < RTOKSET_MAX)
+                set[(*n)++] = b;
+}
 
-                tok2[k >> 6] |= 1ull << (k & 63);
-        }
-        {
-                uint16_t k = rload16((const uint8_t *)PEM_BEGIN);
+static void prefix_bits(uint64_t *tok2, uint8_t *first, size_t *nfirst, uint8_t *second,
+                        size_t *nsecond, const char *prefix)
+{
+        uint16_t k = rload16((const uint8_t *)prefix);
 
-                tok2[k >> 6] |= 1ull << (k & 63);
-        }
+        tok2[k >> 6] |= 1ull << (k & 63);
+        add_byte(first, nfirst, (uint8_t)prefix[0]);
+        add_byte(second, nsecond, (uint8_t)prefix[1]);
+}
+
+void rrules_prefix_bits(uint64_t *tok2, uint8_t *first, size_t *nfirst, uint8_t *second,
+                        size_t *nsecond)
+{
+        *nfirst = 0;
+        *nsecond = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+                prefix_bits(tok2, first, nfirst, second, nsecond, rules[i].prefix);
+        prefix_bits(tok2, first, nfirst, second, nsecond, PEM_BEGIN);
 }
 
 size_t rrules_maxlen(void)
@@ -164,7 +182,7 @@ enum rrule_result rrules_try(const uint8_t *p, size_t avail, bool eof,
                 return try_pem(p, avail, eof, ms, me);
         for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
                 const struct rrule *r = &rules[i];
-                size_t pl = strlen(r->prefix), run = 0;
+                size_t pl = r->plen, run = 0;
 
                 if (p[0] != (uint8_t)r->prefix[0])
                         continue;

@@ -19,6 +19,9 @@
  * redact_oneshot() for any split of the input. */
 #include <errno.h>
 #include <stdio.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 
 #include "redact_int.h"
@@ -39,7 +42,8 @@ struct redact_stream {
         uint8_t *win;           /* normalised text from absolute position base */
         size_t wlen, wcap;
         uint64_t base;
-        uint64_t scan;          /* next position to look at */
+        uint64_t scan;          /* next sampled position, a multiple of RSTRIDE */
+        uint64_t known;         /* every match starting before this is recorded */
         uint64_t emit;          /* output decided up to here */
         bool mask_open;
         uint64_t mask_end;
@@ -326,48 +330,121 @@ static void add_match(struct redact_stream *s, uint64_t ms, uint64_t me)
         s->pend[i].e = me;
 }
 
-/* the forms and rules at window offset i; false when more input is needed */
-static bool check_at(struct redact_stream *s, size_t i, bool eof)
+/* The next position >= from (window offsets) where a credential rule
+ * could start: the 2-byte prefix test.  With SSE2, 16 positions at a time
+ * are first narrowed to those whose byte begins a prefix and whose next
+ * byte is a second byte of one. */
+static size_t next_tok(const struct redact_stream *s, size_t from)
 {
         const struct redact_registry *r = s->reg;
         const uint8_t *w = s->win;
-        size_t n = s->wlen, lit_end = 0, ms = 0, me = 0;
-        enum rrule_result rr = RRULE_NONE;
+        size_t n = s->wlen, i = from;
 
-        if (i + 8 <= n && r->nforms > 0) {
-                uint64_t x = rload64(w + i), h = x * RHASH_K;
+        if (!r->patterns)
+                return SIZE_MAX;
+#ifdef __SSE2__
+        {
+                __m128i f[RTOKSET_MAX], sc[RTOKSET_MAX];
+                size_t nf = r->ntokfirst, ns = r->ntoksecond;
 
-                for (uint32_t k = r->heads[h >> (64 - r->hbits)]; k != RFORM_NONE;
-                     k = r->forms[k].next) {
-                        const struct rform *f = &r->forms[k];
+                for (size_t k = 0; k < nf; k++)
+                        f[k] = _mm_set1_epi8((char)r->tokfirst[k]);
+                for (size_t k = 0; k < ns; k++)
+                        sc[k] = _mm_set1_epi8((char)r->toksecond[k]);
+                while (i + 17 <= n) {
+                        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(w + i));
+                        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(w + i + 1));
+                        __m128i m = _mm_cmpeq_epi8(v, f[0]);
+                        __m128i m1 = _mm_cmpeq_epi8(v1, sc[0]);
+                        unsigned bits;
 
-                        if (f->first8 != x)
+                        for (size_t k = 1; k < nf; k++)
+                                m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[k]));
+                        for (size_t k = 1; k < ns; k++)
+                                m1 = _mm_or_si128(m1, _mm_cmpeq_epi8(v1, sc[k]));
+                        bits = (unsigned)_mm_movemask_epi8(_mm_and_si128(m, m1));
+                        while (bits != 0) {
+                                size_t p = i + (size_t)__builtin_ctz(bits);
+                                uint16_t t = rload16(w + p);
+
+                                if (r->tok2[t >> 6] >> (t & 63) & 1)
+                                        return p;
+                                bits &= bits - 1;
+                        }
+                        i += 16;
+                }
+        }
+#endif
+        for (; i + 2 <= n; i++) {
+                uint16_t t = rload16(w + i);
+
+                if (r->tok2[t >> 6] >> (t & 63) & 1)
+                        return i;
+        }
+        return SIZE_MAX;
+}
+
+/* One sampled position j (window offset, absolute position a multiple of
+ * RSTRIDE): every match starting in [j - RSTRIDE + 1, j] is found here
+ * (forms through the gram at j, rules at each of those positions).
+ * Nothing is recorded unless everything could be decided: false means
+ * more input is needed. */
+static bool step_at(struct redact_stream *s, size_t j, size_t lo, bool eof)
+{
+        const struct redact_registry *r = s->reg;
+        const uint8_t *w = s->win;
+        size_t n = s->wlen;
+        size_t lit_end[RSTRIDE] = { 0 }, tms[RSTRIDE], tme[RSTRIDE];
+        bool tok[RSTRIDE] = { false };
+        /* slot of start p: p + RSTRIDE - 1 - j, in [0, RSTRIDE) */
+        const size_t sh = RSTRIDE - 1;
+
+        if (r->nforms > 0) {
+                uint32_t g = rload32(w + j);
+                uint64_t h = (uint64_t)g * RHASH_K;
+
+                for (uint32_t k = r->heads[h >> (64 - r->hbits)]; k != RFORM_NONE; k = r->grams[k].next) {
+                        const struct rgram *gr = &r->grams[k];
+                        const struct rform *f;
+                        size_t p;
+
+                        if (gr->gram != g || gr->off > j || j - gr->off < lo)
                                 continue;
-                        if (f->len > n - i) {
+                        p = j - gr->off;
+                        f = &r->forms[gr->form];
+                        if (f->len > n - p) {
                                 if (!eof)
                                         return false;
                                 continue;
                         }
-                        if (f->len > lit_end && memcmp(w + i, r->arena + f->off, f->len) == 0)
-                                lit_end = f->len;
+                        if (f->len > lit_end[p + sh - j] &&
+                            memcmp(w + p, r->arena + f->off, f->len) == 0)
+                                lit_end[p + sh - j] = f->len;
                 }
         }
-        if (r->patterns && i + 2 <= n) {
-                uint16_t t = rload16(w + i);
+        for (size_t p = j >= sh && j - sh > lo ? j - sh : lo; r->patterns && p <= j; p++) {
+                uint16_t t = rload16(w + p);
 
-                if (r->tok2[t >> 6] >> (t & 63) & 1) {
-                        rr = rrules_try(w + i, n - i, eof, &ms, &me);
-                        if (rr == RRULE_MORE)
-                                return false;
+                if (!(r->tok2[t >> 6] >> (t & 63) & 1))
+                        continue;
+                switch (rrules_try(w + p, n - p, eof, &tms[p + sh - j], &tme[p + sh - j])) {
+                case RRULE_MORE:
+                        return false;
+                case RRULE_MATCH:
+                        tok[p + sh - j] = true;
+                        break;
+                default:
+                        break;
                 }
         }
-        if (lit_end == 0 && rr != RRULE_MATCH)
-                return true;
-        advance(s, s->base + i);
-        if (lit_end > 0)
-                add_match(s, s->base + i, s->base + i + lit_end);
-        if (rr == RRULE_MATCH)
-                add_match(s, s->base + i + ms, s->base + i + me);
+        for (size_t k = 0; k < RSTRIDE; k++) {
+                uint64_t at = s->base + j + k - sh;
+
+                if (lit_end[k] > 0)
+                        add_match(s, at, at + lit_end[k]);
+                if (tok[k])
+                        add_match(s, at + tms[k], at + tme[k]);
+        }
         return true;
 }
 
@@ -387,46 +464,64 @@ static bool could_start(const struct redact_stream *s, size_t i)
         return r->patterns && rrules_try(s->win + i, avail, false, &ms, &me) == RRULE_MORE;
 }
 
+/* s->known: every match starting before it has been recorded.  s->scan:
+ * the next sampled position (absolute, a multiple of RSTRIDE). */
 static void scan(struct redact_stream *s, bool eof)
 {
         const struct redact_registry *r = s->reg;
         const uint8_t *w = s->win;
-        const uint64_t *bloom = r->bloom, *tok2 = r->tok2;
-        const unsigned bshift = 64 - r->bbits;
-        const bool pats = r->patterns, forms = r->nforms > 0;
-        size_t n = s->wlen, i = (size_t)(s->scan - s->base);
-        size_t lim = n >= 8 ? n - 7 : 0;
+        const uint64_t *bloom = r->bloom;
+        const unsigned hshift = 64 - r->bbits;
+        const bool forms = r->nforms > 0;
+        size_t n = s->wlen, j = (size_t)(s->scan - s->base);
+        size_t lo = (size_t)(s->known - s->base);
+        size_t tokpos = next_tok(s, lo);
+        while (j + RGRAM <= n) {
+                /* the hot loop: one 4-byte hash and one bitmap test per
+                 * RSTRIDE bytes, and the precomputed next rule candidate */
+                if (forms) {
+                        while (j + RGRAM <= n && tokpos > j) {
+                                uint64_t bi = ((uint64_t)rload32(w + j) * RHASH_K) >> hshift;
 
-        for (;;) {
-                /* the hot loop: one hash and one or two bitmap tests a byte */
-                while (i < lim) {
-                        uint64_t x = rload64(w + i);
-                        uint64_t bi = (x * RHASH_K) >> bshift;
-                        uint16_t t = (uint16_t)x;
-
-                        if (forms && (bloom[bi >> 6] >> (bi & 63) & 1))
-                                break;
-                        if (pats && (tok2[t >> 6] >> (t & 63) & 1))
-                                break;
-                        i++;
+                                if (bloom[bi >> 6] >> (bi & 63) & 1)
+                                        break;
+                                j += RSTRIDE;
+                        }
+                } else {
+                        while (j + RGRAM <= n && tokpos > j)
+                                j += RSTRIDE;
                 }
-                if (i >= lim)
+                if (j + RGRAM > n)
                         break;
-                if (!check_at(s, i, eof))
+                if (j + 1 >= RSTRIDE && j + 1 - RSTRIDE > lo)
+                        lo = j + 1 - RSTRIDE;
+                advance(s, s->base + lo);
+                if (!step_at(s, j, lo, eof))
                         break;
-                i++;
+                lo = j + 1;
+                j += RSTRIDE;
+                if (tokpos < lo)
+                        tokpos = next_tok(s, lo);
         }
-        /* At the end of input the last 7 bytes can start nothing: every
-         * form is 8 bytes or longer, every rule longer still.  Before
-         * that, such a byte is held only if what follows it could still
-         * begin a form or a rule, so a finished line is not kept waiting. */
+        /* Positions before j - RSTRIDE + 1 are decided.  At the end of the
+         * input nothing can start in what is left (fewer than 8 bytes);
+         * before that, a position is held only if what follows it could
+         * still begin a form or a rule, so a finished line is not kept
+         * waiting for the next write. */
+        if (j + 1 >= RSTRIDE && j + 1 - RSTRIDE > lo)
+                lo = j + 1 - RSTRIDE;
         if (eof)
-                i = n;
-        else if (i >= lim)
-                while (i < n && !could_start(s, i))
-                        i++;
-        s->scan = s->base + i;
-        advance(s, s->scan);
+                lo = n;
+        else if (j + RGRAM > n)
+                while (lo < n && !could_start(s, lo))
+                        lo++;
+        s->known = s->base + lo;
+        s->scan = s->base + j;
+        /* sampled positions whose starts are all decided are skipped, so
+         * the window never needs bytes before s->known */
+        if (s->scan < s->known)
+                s->scan = (s->known + RSTRIDE - 1) / RSTRIDE * RSTRIDE;
+        advance(s, s->known);
 }
 
 /* end of input: every match is known; close an interval ending at the end */
