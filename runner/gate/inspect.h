@@ -99,12 +99,72 @@ static inline void gate_inspection_freep(struct gate_inspection **ins)
 /* no finding of severity error */
 bool gate_inspection_passed(const struct gate_inspection *ins);
 const char *gate_mirror_name(enum gate_mirror m);
+/* a finding's severity as result.json spells it: "error" or "warning"
+ * (the config key's "warn" becomes "warning") */
+const char *gate_severity_name(enum policy_action a);
 
-/* {"roots":[...],"providers":[{"root","source","constraints","locked_version",
- *  "hashes","allowed","mirror"[,"unused":true]}],
- *  "findings":[{"rule","severity","file","line","message"}]} */
+/* Inspect the repository at repo (a directory): for each root of
+ * cfg->terraform.roots, read its configuration (tfconfig_load, default
+ * host from cfg->terraform.binary) and its ROOT/.terraform.lock.hcl
+ * (providers/lockfile.h; opened beneath repo, a symlink may not leave it),
+ * verify each locked provider against cfg->providers.mirror
+ * (providers/mirror.h, this host's platform) and evaluate the rules with
+ * cfg->providers.allow and cfg->providers.policy.  A root without a lock
+ * file gets a lock-missing finding per required provider.  Findings
+ * repeated across roots (a shared module) are listed once.
+ *
+ * cache_dir holds the mirror's hash cache (NULL = no cache, every package
+ * is hashed); see gate_default_cache_dir.
+ *
+ * Returns 0 and *out when the inspection ran, whatever its findings (see
+ * gate_inspection_passed).  -EBADMSG: the repository's files cannot be
+ * inspected (HCL syntax error, invalid lock file or provider source, a root
+ * or file outside the repository, a missing root, too many files); err
+ * holds "FILE:LINE:COL: message" and the check has failed (exit 1).  Any
+ * other negative code is an I/O or mirror failure of the runner (exit 3).
+ * *out is NULL on failure. */
+int gate_inspect(struct gate_inspection **out, const char *repo, const struct config *cfg,
+                 const char *cache_dir, struct err *err);
+
+/* cfg->state_dir + "/cache" (created 0700) when it is a writable directory,
+ * else NULL; malloc'd */
+char *gate_default_cache_dir(const struct config *cfg);
+
+/* Limits of result.json (docs/result.schema.json, runner/sign/result.c)
+ * that gate_inspection_json keeps. */
+#define GATE_JSON_MAX_PROVIDERS 1000
+#define GATE_JSON_MAX_FINDINGS 5000
+#define GATE_JSON_MAX_HASHES 256
+#define GATE_JSON_MAX_HASH 256          /* code points */
+#define GATE_JSON_MAX_SOURCE 256
+#define GATE_JSON_MAX_CONSTRAINTS 1024
+#define GATE_JSON_MAX_VERSION 128
+#define GATE_JSON_MAX_TEXT 4096         /* file names, messages, roots */
+/* the rule of the one finding that says rows were left out */
+#define GATE_RULE_TRUNCATED "result-truncated"
+
+/* {"roots":[...],
+ *  "providers":[{"root","source","constraints","locked_version","hashes",
+ *                "allowed","mirror"[,"unused":true]}],
+ *  "findings":[{"rule","severity","file","line","message"}]}
+ * Each array satisfies result.json's schema as it is, so the pipeline
+ * passes json_object_get(j, "providers") / "findings" to
+ * result_set_providers / result_set_findings:
+ *   constraints  the configuration's constraints joined with ", " (their
+ *                conjunction, as Terraform merges them), null when none
+ *   severity     "error" or "warning"
+ *   file, line   null when the finding is not about one place (line 0)
+ *   strings      valid UTF-8, control characters and invalid bytes shown as
+ *                \xNN / \uNNNN, cut with "..." at the schema's lengths
+ *   caps         beyond GATE_JSON_MAX_* rows, the rows are left out and the
+ *                last finding (rule "result-truncated", severity error if a
+ *                left-out finding was an error) says how many; the verdict
+ *                (gate_inspection_passed) always counts everything. */
 json_t *gate_inspection_json(const struct gate_inspection *ins);
-/* the human table */
+/* the human table; file names and messages are cleaned as in the JSON */
 void gate_inspection_print(const struct gate_inspection *ins, FILE *f);
+/* s as one line of valid UTF-8 without control characters, at most max_cp
+ * code points (a cut ends in "..."); malloc'd */
+char *gate_clean_line(const char *s, size_t max_cp);
 
 #endif

@@ -159,6 +159,27 @@ void policy_findings_sort(struct policy_findings *fs)
                 qsort(fs->v, fs->n, sizeof(*fs->v), cmp_finding);
 }
 
+void policy_findings_dedup(struct policy_findings *fs)
+{
+        size_t w = 0;
+
+        for (size_t i = 0; i < fs->n; i++) {
+                struct policy_finding *f = &fs->v[i];
+
+                if (w > 0 && cmp_finding(&fs->v[w - 1], f) == 0 && fs->v[w - 1].severity == f->severity) {
+                        if (f->severity == POLICY_ERROR)
+                                fs->n_errors--;
+                        else
+                                fs->n_warnings--;
+                        free(f->file);
+                        free(f->message);
+                        continue;
+                }
+                fs->v[w++] = *f;
+        }
+        fs->n = w;
+}
+
 void policy_findings_free(struct policy_findings *fs)
 {
         for (size_t i = 0; i < fs->n; i++) {

@@ -51,6 +51,9 @@ void policy_check_constructs(struct policy_findings *fs, const struct tfconfig *
 
 /* sort by file, line, rule (stable output for people and tests) */
 void policy_findings_sort(struct policy_findings *fs);
+/* drop repeats of a finding (same rule, severity, file, line and message),
+ * as when two roots call the same local module; fs must be sorted */
+void policy_findings_dedup(struct policy_findings *fs);
 void policy_findings_free(struct policy_findings *fs);
 
 #endif

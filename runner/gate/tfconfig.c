@@ -610,6 +610,10 @@ static int load_root(struct loader *l, const char *root)
         r = resolve_inside(l, root, &rel, NULL);
         if (r == 1)
                 return bad_at(l, root, 0, 0, "root directory resolves outside the repository");
+        /* a configured root the repository lacks is the repository's
+         * problem (a finding), not an I/O failure of the runner */
+        if (r == -ENOENT || r == -ENOTDIR)
+                return bad_at(l, root, 0, 0, "root directory does not exist in the repository");
         if (r < 0)
                 return err_set(l->err, -r, "root %s", root);
         q.v = grow(q.v, &q.cap, 0, sizeof(*q.v));

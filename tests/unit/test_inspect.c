@@ -114,10 +114,10 @@ static void all_good(void **state)
         json_decref(j);
         assert_string_equal(js,
                 "{\"findings\":[{\"file\":\"versions.tf\",\"line\":12,\"message\":\"backend \\\"s3\\\" is replaced by a local backend on the runner\","
-                "\"rule\":\"backend-remote\",\"severity\":\"warn\"}],"
-                "\"providers\":[{\"allowed\":true,\"constraints\":[\"~> 5.0\"],\"hashes\":[\"h1:aaa=\",\"zh:bbb\"],"
+                "\"rule\":\"backend-remote\",\"severity\":\"warning\"}],"
+                "\"providers\":[{\"allowed\":true,\"constraints\":\"~> 5.0\",\"hashes\":[\"h1:aaa=\",\"zh:bbb\"],"
                 "\"locked_version\":\"5.31.0\",\"mirror\":\"verified\",\"root\":\".\",\"source\":\"registry.terraform.io/hashicorp/aws\"},"
-                "{\"allowed\":true,\"constraints\":[\"~> 3.1\"],\"hashes\":[\"h1:ccc=\"],\"locked_version\":\"3.6.0\","
+                "{\"allowed\":true,\"constraints\":\"~> 3.1\",\"hashes\":[\"h1:ccc=\"],\"locked_version\":\"3.6.0\","
                 "\"mirror\":\"verified\",\"root\":\".\",\"source\":\"registry.terraform.io/hashicorp/random\"}],"
                 "\"roots\":[\".\"]}");
 }
