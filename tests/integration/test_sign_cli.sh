@@ -22,7 +22,10 @@ need() { command -v "$1" >/dev/null || { echo "FAIL - $1 is not installed: this 
 need openssl "independent Ed25519 verification"
 need node "independent verification with node:crypto"
 need python3 "JSON field extraction and JSON Schema validation"
-python3 -c 'import jsonschema' 2>/dev/null ||
+# Debian's interpreter first: it starts faster than a version-manager shim
+PY=python3
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import jsonschema' 2>/dev/null && PY=/usr/bin/python3
+$PY -c 'import jsonschema' 2>/dev/null ||
         { echo "FAIL - python3 module jsonschema missing (Debian: python3-jsonschema)"; exit 1; }
 
 # expect CODE DESCRIPTION -- CMD...: run CMD and compare its exit status
@@ -34,7 +37,21 @@ expect() {
                 bad "$what: exit $got, expected $want"; sed 's/^/    /' "$T/out" "$T/err"; fi
 }
 
-json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$@"; }
+# fields of an envelope and its statement, one per line, in one interpreter start:
+# payloadType, keyid, _type, predicateType, gitCommit, result sha256, verificationResult
+fields() {
+        $PY - "$1" <<'PY'
+import base64, json, sys
+e = json.load(open(sys.argv[1]))
+open("payload.json", "wb").write(base64.b64decode(e["payload"]))
+open("sig.bin", "wb").write(base64.b64decode(e["signatures"][0]["sig"]))
+s = json.loads(base64.b64decode(e["payload"]))
+for v in (e["payloadType"], e["signatures"][0]["keyid"], s["_type"], s["predicateType"],
+          s["subject"][0]["digest"]["gitCommit"], s["subject"][1]["digest"]["sha256"],
+          s["predicate"]["verificationResult"]):
+    print(v)
+PY
+}
 
 write_result() { # FILE VERDICT [COMMIT]
         cat >"$1" <<JSON
@@ -66,9 +83,8 @@ grep -q "commit" "$T/err" && ok "the refusal names the field" || bad "error does
 [ ! -e badcommit.dsse.json ] && ok "nothing written for an invalid result" || bad "envelope written for an invalid result"
 
 echo "# independent verification of tfgate's envelope"
-json_get result.dsse.json '["payload"]' | base64 -d >payload.json
-json_get result.dsse.json '["signatures"][0]["sig"]' | base64 -d >sig.bin
-[ "$(json_get result.dsse.json '["payloadType"]')" = "$TYPE" ] && ok "payloadType is $TYPE" || bad "payloadType"
+mapfile -t F < <(fields result.dsse.json)
+[ "${F[0]}" = "$TYPE" ] && ok "payloadType is $TYPE" || bad "payloadType ${F[0]}"
 { printf 'DSSEv1 %d %s %d ' "${#TYPE}" "$TYPE" "$(stat -c %s payload.json)"; cat payload.json; } >pae.bin
 if openssl pkeyutl -verify -pubin -inkey key.pem.pub -rawin -in pae.bin -sigfile sig.bin 2>&1 | grep -q "Signature Verified Successfully"; then
         ok "openssl pkeyutl verifies the signature over a PAE built with printf"
@@ -76,13 +92,13 @@ else bad "openssl pkeyutl does not verify tfgate's signature"; fi
 if ! openssl pkeyutl -verify -pubin -inkey other.pem.pub -rawin -in pae.bin -sigfile sig.bin >/dev/null 2>&1; then
         ok "openssl refuses the other public key"; else bad "openssl accepted another key"; fi
 KEYID=$(openssl pkey -pubin -in key.pem.pub -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
-[ "$(json_get result.dsse.json '["signatures"][0]["keyid"]')" = "$KEYID" ] && ok "keyid = sha256 of the SPKI DER" || bad "keyid differs from $KEYID"
-[ "$(json_get payload.json '["subject"][1]["digest"]["sha256"]')" = "$(sha256sum result.json | cut -d' ' -f1)" ] &&
+[ "${F[1]}" = "$KEYID" ] && ok "keyid = sha256 of the SPKI DER" || bad "keyid ${F[1]} differs from $KEYID"
+[ "${F[2]}" = "https://in-toto.io/Statement/v1" ] && ok "_type is in-toto Statement v1" || bad "_type ${F[2]}"
+[ "${F[3]}" = "https://slsa.dev/verification_summary/v1" ] && ok "predicateType is the SLSA VSA" || bad "predicateType ${F[3]}"
+[ "${F[4]}" = "$COMMIT" ] && ok "statement subject is the commit" || bad "commit subject ${F[4]}"
+[ "${F[5]}" = "$(sha256sum result.json | cut -d' ' -f1)" ] &&
         ok "statement names sha256 of the exact result bytes" || bad "result digest in statement"
-[ "$(json_get payload.json '["subject"][0]["digest"]["gitCommit"]')" = "$COMMIT" ] && ok "statement subject is the commit" || bad "commit subject"
-[ "$(json_get payload.json '["_type"]')" = "https://in-toto.io/Statement/v1" ] && ok "_type is in-toto Statement v1" || bad "_type"
-[ "$(json_get payload.json '["predicateType"]')" = "https://slsa.dev/verification_summary/v1" ] && ok "predicateType is the SLSA VSA" || bad "predicateType"
-[ "$(json_get payload.json '["predicate"]["verificationResult"]')" = PASSED ] && ok "verificationResult PASSED" || bad "verificationResult"
+[ "${F[6]}" = PASSED ] && ok "verificationResult PASSED" || bad "verificationResult ${F[6]}"
 
 cat >nodeverify.js <<'JS'
 const c = require("crypto"), fs = require("fs");
@@ -155,50 +171,56 @@ expect 0 "node also verifies the FAILED envelope" -- node nodeverify.js failed.d
 
 echo "# the published schema and the C validator agree"
 SCHEMA="$TFGATE_SRC/docs/result.schema.json"
-cat >schemacheck.py <<'PY'
-import json, sys, jsonschema
+# each mutation is a python statement applied to the parsed result d; one
+# interpreter writes mN.json and the JSON Schema verdict for each
+MUTATIONS='d["commit"]="ABC"
+d["commit"]=d["commit"][:39]
+d["mode"]="destroy"
+d["extra"]=1
+del d["verdict"]
+d["repository"]="https://user:pw@h.example/x"
+d["repository"]="/srv/repo"
+d["started_at"]="2025-11-25T07:00:00+01:00"
+d["started_at"]="2025-13-25T07:00:00Z"
+d["steps"][0]["exit_code"]=256
+d["steps"][0]["extra"]=1
+d["steps"][0]["name"]=""
+d["diagnostics"][0]["line"]=0
+d["diagnostics"][0]["severity"]="fatal"
+d["plan"]={"add":1}
+d["providers"][0]["mirror"]="ok"
+del d["providers"][0]["hashes"]
+d["findings"]=[{"rule":"r","severity":"warn","file":None,"line":None,"message":"m"}]
+d["reason"]="two\u0007"
+d["terraform_version"]=None
+d["plan"]=None
+d["providers"][0]["future_key"]="x"
+d["findings"]=[{"rule":"r","severity":"error","file":None,"line":None,"message":"m"}]
+d["commit"]="ab"*32
+pass'
+printf '%s\n' "$MUTATIONS" >mutations.txt
+$PY - "$TFGATE_SRC/docs/result.schema.json" result.json mutations.txt >verdicts.txt <<'PY'
+import copy, json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
 jsonschema.Draft202012Validator.check_schema(schema)
 v = jsonschema.Draft202012Validator(schema)
-print("valid" if v.is_valid(json.load(open(sys.argv[2]))) else "invalid")
+base = json.load(open(sys.argv[2]))
+for n, m in enumerate(open(sys.argv[3]).read().splitlines(), 1):
+    d = copy.deepcopy(base)
+    exec(m)
+    json.dump(d, open("m%d.json" % n, "w"), separators=(",", ":"), sort_keys=True)
+    print("valid" if v.is_valid(d) else "invalid")
 PY
-# mutation: a python expression applied to the parsed result d
-MUTATIONS=(
-        'd["commit"]="ABC"'
-        'd["commit"]=d["commit"][:39]'
-        'd["mode"]="destroy"'
-        'd["extra"]=1'
-        'del d["verdict"]'
-        'd["repository"]="https://user:pw@h.example/x"'
-        'd["repository"]="/srv/repo"'
-        'd["started_at"]="2025-11-25T07:00:00+01:00"'
-        'd["started_at"]="2025-13-25T07:00:00Z"'
-        'd["steps"][0]["exit_code"]=256'
-        'd["steps"][0]["extra"]=1'
-        'd["steps"][0]["name"]=""'
-        'd["diagnostics"][0]["line"]=0'
-        'd["diagnostics"][0]["severity"]="fatal"'
-        'd["plan"]={"add":1}'
-        'd["providers"][0]["mirror"]="ok"'
-        'del d["providers"][0]["hashes"]'
-        'd["findings"]=[{"rule":"r","severity":"warn","file":None,"line":None,"message":"m"}]'
-        'd["reason"]="two\u0007"'
-        'd["terraform_version"]=None'
-        'd["plan"]=None'
-        'd["providers"][0]["future_key"]="x"'
-        'd["findings"]=[{"rule":"r","severity":"error","file":None,"line":None,"message":"m"}]'
-        'd["commit"]="ab"*32'
-)
-n=0
-for m in "${MUTATIONS[@]}"; do
-        n=$((n + 1))
-        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); exec(sys.argv[2]); json.dump(d, open(sys.argv[3],"w"), separators=(",",":"), sort_keys=True)' \
-                result.json "$m" "m$n.json"
-        js=$(python3 schemacheck.py "$SCHEMA" "m$n.json")
+mapfile -t M <mutations.txt
+mapfile -t V <verdicts.txt
+[ "${#V[@]}" -eq "${#M[@]}" ] && [ "${#M[@]}" -gt 20 ] || bad "schema check produced ${#V[@]} verdicts for ${#M[@]} mutations"
+for i in "${!M[@]}"; do
+        n=$((i + 1))
         if "$TFGATE" sign --key key.pem "m$n.json" >/dev/null 2>&1; then c=valid; else c=invalid; fi
-        if [ "$js" = "$c" ]; then ok "schema and validator agree ($c): $m"; else bad "schema says $js, tfgate says $c: $m"; fi
+        if [ "${V[$i]}" = "$c" ]; then ok "schema and validator agree ($c): ${M[$i]}"; else
+                bad "schema says ${V[$i]}, tfgate says $c: ${M[$i]}"; fi
 done
-[ "$(python3 schemacheck.py "$SCHEMA" result.json)" = valid ] && ok "the test result is valid under the schema" || bad "schema rejects the valid result"
+[ "${V[-1]}" = valid ] && ok "the unmutated result is valid under the schema" || bad "schema rejects the valid result"
 
 echo
 if [ "$FAILS" -ne 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
