@@ -1107,6 +1107,8 @@ static const struct key emulator_keys[] = {
         { .name = "command", .kind = K_STRV, .off = offsetof(struct cfg_emulator, command),
           .n_off = offsetof(struct cfg_emulator, n_command), .min = 1 },
         { .name = "env", .kind = K_FN, .fn = parse_env },
+        { .name = "paths", .kind = K_STRV, .off = offsetof(struct cfg_emulator, paths),
+          .n_off = offsetof(struct cfg_emulator, n_paths) },
         { .name = "health", .kind = K_STR, .off = offsetof(struct cfg_emulator, health), .check = cfgv_health },
         { .name = "port", .kind = K_U16, .off = offsetof(struct cfg_emulator, port), .min = 1, .max = 65535 },
         { .name = "ready_timeout", .kind = K_MS, .off = offsetof(struct cfg_emulator, ready_timeout_ms),
@@ -1125,13 +1127,21 @@ static void parse_emulator(struct ld *ld, const struct ynode *v, void *field)
                 em->enabled = false;
                 strv_free(TAKE_PTR(em->command));
                 strv_free(TAKE_PTR(em->env));
+                strv_free(TAKE_PTR(em->paths));
                 free(TAKE_PTR(em->health));
-                em->n_command = em->n_env = 0;
+                em->n_command = em->n_env = em->n_paths = 0;
                 return;
         }
         if (!want_kind(ld, v, YN_MAP))
                 return;
         walk_map(ld, v, emulator_keys, ARRAY_SIZE(emulator_keys), em, 0);
+        /* bind sources, relative to the file like every other path */
+        for (size_t i = 0; i < em->n_paths; i++) {
+                char *p = resolve_path(ld, em->paths[i]);
+
+                free(em->paths[i]);
+                em->paths[i] = p;
+        }
         /* a program path relative to the file, like terraform.binary */
         if (em->command != NULL && strchr(em->command[0], '/') != NULL && em->command[0][0] != '/') {
                 char *p = resolve_path(ld, em->command[0]);
@@ -1525,6 +1535,7 @@ void config_free(struct config *c)
         free(c->providers.allow);
         strv_free(c->emulator.command);
         strv_free(c->emulator.env);
+        strv_free(c->emulator.paths);
         free(c->emulator.health);
         free(c->signing.key_file);
         free(c->signing.key_id);

@@ -109,6 +109,10 @@ struct cfg_emulator {
         size_t n_command;
         char **env;                            /* "K=V", NULL-terminated */
         size_t n_env;
+        char **paths;                          /* host paths bound read-only (and executable)
+                                                * at the same place in the emulator's jail,
+                                                * e.g. its installation; NULL-terminated */
+        size_t n_paths;
         char *health;                          /* HTTP path like "/_localstack/health", or "tcp" */
         uint16_t port;                         /* default 4566 */
         uint64_t ready_timeout_ms;             /* default 60s */

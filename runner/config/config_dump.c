@@ -146,6 +146,8 @@ static void dump_emulator(FILE *f, const struct cfg_emulator *e)
                 put_str(f, cfgv_env_is_secret(name) ? "<redacted>" : eq + 1);
                 fputc('\n', f);
         }
+        if (e->n_paths > 0)
+                put_list(f, "  ", "paths", e->paths, e->n_paths);
         put_kv(f, "  ", "health", e->health);
         fprintf(f, "  port: %u\n", e->port);
         put_ms(f, "  ", "ready_timeout", e->ready_timeout_ms);
