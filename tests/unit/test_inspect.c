@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "runner/gate/inspect.h"
+#include "runner/sign/result.h"
 #include "runner/util/cleanup.h"
 #include "runner/util/xalloc.h"
 
@@ -189,6 +190,72 @@ static void mirror_rules_and_unused(void **state)
         assert_true(gate_inspection_passed(f->ins));
 }
 
+static void clean_line(void **state)
+{
+        static const struct {
+                const char *in;
+                size_t max;
+                const char *out;
+        } cases[] = {
+                { "plain", 100, "plain" },
+                { "a\nb\tc\x1b[31m", 100, "a\\x0ab\\x09c\\x1b[31m" },
+                { "del\x7f", 100, "del\\x7f" },
+                { "csi\xc2\x9b", 100, "csi\\u009b" },           /* C1 control */
+                { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 100, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+                { "bad\xff\xc3", 100, "bad\\xff\\xc3" },          /* invalid, truncated */
+                { "\xc0\xaf", 100, "\\xc0\\xaf" },                /* overlong */
+                { "\xed\xa0\x80", 100, "\\xed\\xa0\\x80" },       /* surrogate */
+                { "\xf4\x90\x80\x80", 100, "\\xf4\\x90\\x80\\x80" },  /* > U+10FFFF */
+                { "abcdefghij", 10, "abcdefghij" },
+                { "abcdefghijk", 10, "abcdefg..." },
+                { "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 5, "\xc3\xa9\xc3\xa9..." },
+                { "abcdef\n", 8, "abcde..." },                    /* an escape is not split */
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_free_ char *o = gate_clean_line(cases[i].in, cases[i].max);
+
+                assert_string_equal(o, cases[i].out);
+        }
+}
+
+/* hostile strings and more rows than result.json holds: the arrays are
+ * still accepted by the result module's validator as they are */
+static void json_within_result_limits(void **state)
+{
+        struct fx *f = *state;
+        _cleanup_(result_freep) struct result *res = result_new();
+        _cleanup_free_ char *longmsg = xmalloc(10000);
+        struct err e = ERR_INIT;
+        struct gate_provider *p;
+        json_t *j, *findings;
+
+        run(f, NULL);
+        memset(longmsg, 'x', 9999);
+        longmsg[9999] = '\0';
+        for (int i = 0; i < GATE_JSON_MAX_FINDINGS + 10; i++)
+                policy_add(&f->ins->findings, &f->cfg.providers, RULE_DATA_HTTP, i % 2 ? "a\nb.tf" : "\xff.tf",
+                           (uint32_t)i, "%s", i == 0 ? longmsg : "m\x1b[2J");
+        p = &f->ins->providers[0];
+        strv_free(p->hashes);
+        p->hashes = xcalloc(GATE_JSON_MAX_HASHES + 2, sizeof(char *));
+        for (size_t k = 0; k < GATE_JSON_MAX_HASHES + 1; k++)
+                p->hashes[k] = xasprintf("h1:%zu", k);
+        p->n_hashes = GATE_JSON_MAX_HASHES + 1;
+        j = gate_inspection_json(f->ins);
+        findings = json_object_get(j, "findings");
+        assert_int_equal(json_array_size(findings), GATE_JSON_MAX_FINDINGS);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(findings, GATE_JSON_MAX_FINDINGS - 1),
+                                                              "rule")), GATE_RULE_TRUNCATED);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(findings, GATE_JSON_MAX_FINDINGS - 1),
+                                                              "severity")), "error");
+        if (result_set_providers(res, json_object_get(j, "providers"), &e) < 0 ||
+            result_set_findings(res, findings, &e) < 0)
+                fail_msg("result refused the inspection's arrays: %s", e.msg);
+        json_decref(j);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -197,6 +264,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(lock_rules, setup, teardown),
                 cmocka_unit_test_setup_teardown(no_lock_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(mirror_rules_and_unused, setup, teardown),
+                cmocka_unit_test(clean_line),
+                cmocka_unit_test_setup_teardown(json_within_result_limits, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
