@@ -76,6 +76,9 @@ int cmd_verify(int argc, char **argv)
         }
         if (key_path == NULL || optind + 1 != argc)
                 return cli_usage_error("verify", "expected --key PUB and one envelope file");
+        if (commit != NULL && !((strlen(commit) == 40 || strlen(commit) == 64) &&
+                                strspn(commit, "0123456789abcdef") == strlen(commit)))
+                return cli_usage_error("verify", "--expect-commit: expected 40 or 64 lowercase hex");
         path = argv[optind];
         if (result_path == NULL)
                 result_path = default_result = default_result_path(path);

@@ -118,6 +118,7 @@ grep -q "^verdict: *PASSED" "$T/out" && grep -q "^commit: *$COMMIT" "$T/out" && 
         ok "prints verdict, commit and ref" || bad "verify output: $(cat "$T/out")"
 expect 0 "--expect-commit with the right commit" -- "$TFGATE" verify --key key.pem.pub --expect-commit $COMMIT result.dsse.json
 expect 4 "--expect-commit with another commit" -- "$TFGATE" verify --key key.pem.pub --expect-commit 1123456789abcdef0123456789abcdef01234567 result.dsse.json
+expect 2 "--expect-commit that is not a commit id is a usage error" -- "$TFGATE" verify --key key.pem.pub --expect-commit main result.dsse.json
 expect 4 "verify with the other key" -- "$TFGATE" verify --key other.pem.pub result.dsse.json
 expect 2 "verify without --key is a usage error" -- "$TFGATE" verify result.dsse.json
 
