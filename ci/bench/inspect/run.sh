@@ -102,7 +102,7 @@ hf() {          # name, hyperfine args...: median seconds into $work/NAME.json
         hyperfine -N --style none --runs "$runs" --export-json "$work/$name.json" "$@" > /dev/null
 }
 median() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/$1.json"; }
-hf sha256 "sha256sum ${zips[*]}"
+hf sha256 --warmup 1 "sha256sum ${zips[*]}"
 hf cold --prepare "rm -rf $work/state/cache" "$tfgate inspect -c $work/cfg.yaml $repo"
 hf warm --warmup 1 "$tfgate inspect -c $work/cfg.yaml $repo"
 hf parse --warmup 1 "$tfgate inspect -c $work/cfg-nomirror.yaml $repo"
