@@ -31,7 +31,7 @@ static const struct command commands[] = {
           "tfgate inspect [--json] [-c FILE] DIR\n" },
         { "providers", cmd_providers, "provider package hashes",
           "tfgate providers hash PATH    h1: of a directory or zip, and zh: of a zip\n" },
-        { "jail", NULL, "run a command in the jail",
+        { "jail", cmd_jail, "run a command in the jail",
           "tfgate jail [options] -- CMD ARGS...\n" },
         { "redact", cmd_redact, "the output filter, stdin to stdout",
           "tfgate redact [--secrets-file F] [--secret-env NAME]...\n" },
