@@ -24,53 +24,7 @@
 #include "runner/util/units.h"
 #include "runner/util/xalloc.h"
 
-#define SECRETS_FILE_MAX (16u << 20)
 #define READ_CHUNK (256 * 1024)
-
-static bool is_ident(const char *s, size_t n)
-{
-        if (n == 0 || !(s[0] == '_' || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
-                return false;
-        for (size_t i = 1; i < n; i++)
-                if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-                      (s[i] >= '0' && s[i] <= '9')))
-                        return false;
-        return true;
-}
-
-static int load_secrets_file(struct redact_registry *r, const char *path, struct err *err)
-{
-        _cleanup_free_ char *data = NULL;
-        size_t len, start = 0, lineno = 0;
-        int rc = file_read_secret(&data, &len, path, SECRETS_FILE_MAX, err);
-
-        if (rc < 0)
-                return rc;
-        while (start < len) {
-                char *nl = memchr(data + start, '\n', len - start);
-                size_t end = nl ? (size_t)(nl - data) : len, e = end;
-                const char *line = data + start, *eq;
-                _cleanup_free_ char *name = NULL;
-
-                lineno++;
-                if (e > start && data[e - 1] == '\r')
-                        e--;
-                eq = memchr(line, '=', e - start);
-                if (eq != NULL && is_ident(line, (size_t)(eq - line))) {
-                        name = xstrndup(line, (size_t)(eq - line));
-                        line = eq + 1;
-                } else {
-                        name = xasprintf("%s:%zu", path, lineno);
-                }
-                if (data + e > line) {
-                        rc = redact_registry_add_secret(r, name, line, (size_t)(data + e - line), err);
-                        if (rc < 0)
-                                return rc;
-                }
-                start = end + 1;
-        }
-        return 0;
-}
 
 static int write_stdout(void *arg, const void *buf, size_t len)
 {
@@ -104,7 +58,7 @@ int cmd_redact(int argc, char **argv)
                 const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
                 if (strcmp(a, "--secrets-file") == 0 && val != NULL) {
-                        if (load_secrets_file(reg, val, &err) < 0) {
+                        if (redact_registry_add_file(reg, val, &err) < 0) {
                                 log_error("redact: secrets file: %s", err.msg);
                                 return EXIT_USAGE;
                         }

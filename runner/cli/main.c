@@ -25,7 +25,7 @@ struct command {
 static const struct command commands[] = {
         { "run", NULL, "daemon: poll the forges and run jobs until SIGTERM",
           "tfgate run [-c FILE]\n" },
-        { "check", NULL, "run one job locally and print its verdict",
+        { "check", cmd_check, "run one job locally and print its verdict",
           "tfgate check [-c FILE] [--mode validate|plan|apply] [--out DIR] PATH|URL [--rev SHA]\n" },
         { "inspect", cmd_inspect, "providers, lock entries and policy findings of a repository",
           "tfgate inspect [--json] [-c FILE] DIR\n" },

@@ -25,7 +25,7 @@
 #define TFENV_CLI_CONFIG TFENV_ETC "/cli.tfrc"
 #define TFENV_PLAN_FILE TFENV_OUT "/tfplan"
 #define TFENV_STATE_FILE TFENV_OUT "/terraform.tfstate"
-#define TFENV_HOME "/tmp/home"
+#define TFENV_HOME "/tmp"
 #define TFENV_BIN_DIR "/opt/tfgate/bin"
 #define TFENV_OVERRIDE_NAME "tfgate_override.tf"
 

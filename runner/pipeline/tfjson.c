@@ -150,6 +150,22 @@ static void read_change_summary(struct tf_plan_summary *summary, json_t *changes
         summary->import = member_uint(changes, "import");
 }
 
+/* "terraform": "1.9.5" (or "tofu": ...): a version-like string only */
+static void read_version(struct tf_plan_summary *summary, json_t *msg)
+{
+        json_t *v = json_object_get(msg, "terraform");
+        const char *s;
+
+        if (!json_is_string(v))
+                v = json_object_get(msg, "tofu");
+        if (!json_is_string(v))
+                return;
+        s = json_string_value(v);
+        if (json_string_length(v) < sizeof(summary->version) &&
+            strspn(s, "0123456789.-+abcdefghijklmnopqrstuvwxyz") == json_string_length(v))
+                snprintf(summary->version, sizeof(summary->version), "%s", s);
+}
+
 void tfjson_plan_line(struct tf_diags *diags, struct tf_plan_summary *summary, const char *line,
                       size_t len)
 {
@@ -169,6 +185,8 @@ void tfjson_plan_line(struct tf_diags *diags, struct tf_plan_summary *summary, c
                 add_diag(diags, json_object_get(msg, "diagnostic"));
         else if (strcmp(t, "change_summary") == 0)
                 read_change_summary(summary, json_object_get(msg, "changes"));
+        else if (strcmp(t, "version") == 0)
+                read_version(summary, msg);
         json_decref(msg);
 }
 

@@ -41,6 +41,7 @@ struct tf_diags {
 struct tf_plan_summary {
         bool known;      /* false until a summary was read */
         unsigned add, change, destroy, import;
+        char version[32]; /* from the stream's "version" message, "" if none */
 };
 
 void tf_diags_free(struct tf_diags *d);
@@ -52,7 +53,8 @@ int tfjson_parse_validate(struct tf_diags *diags, bool *valid, const char *data,
                           struct err *err);
 
 /* one line of the `plan -json` / `apply -json` stream: diagnostics are
- * appended, a change_summary fills *summary; other types and lines that are
+ * appended, a change_summary fills *summary, the version message names the
+ * terraform (or tofu) version; other types and lines that are
  * not JSON objects are ignored (returns 0), since the stream is informative */
 void tfjson_plan_line(struct tf_diags *diags, struct tf_plan_summary *summary, const char *line,
                       size_t len);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fts.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -118,4 +119,32 @@ int workspace_list_leftovers(char ***ids, const char *work_dir, struct err *err)
         closedir(d);
         *ids = TAKE_PTR(v);
         return 0;
+}
+
+int workspace_chown_tree(const char *path, uid_t owner, gid_t group, struct err *err)
+{
+        char *const roots[] = { (char *)path, NULL };
+        FTS *fts;
+        FTSENT *e;
+        int r = 0;
+
+        if (owner == (uid_t)-1 || owner == geteuid())
+                return 0;
+        fts = fts_open(roots, FTS_PHYSICAL | FTS_XDEV | FTS_NOCHDIR, NULL);
+        if (fts == NULL)
+                return err_set(err, errno, "workspace: walk %s", path);
+        while ((e = fts_read(fts)) != NULL) {
+                if (e->fts_info == FTS_DP)
+                        continue;
+                if (e->fts_info == FTS_ERR || e->fts_info == FTS_DNR || e->fts_info == FTS_NS) {
+                        r = err_set(err, e->fts_errno, "workspace: walk %s", e->fts_path);
+                        break;
+                }
+                if (lchown(e->fts_accpath, owner, group) < 0) {
+                        r = err_set(err, errno, "workspace: chown %s", e->fts_path);
+                        break;
+                }
+        }
+        fts_close(fts);
+        return r;
 }

@@ -34,6 +34,10 @@ struct workspace {
 /* owner/group: who the jail runs as on the host; (uid_t)-1 = the caller */
 int workspace_create(struct workspace *ws, const char *work_dir, const char *exec_id,
                      uid_t owner, gid_t group, struct err *err);
+/* hand a tree (the checkout) to the jail's ids: lchown every entry, never
+ * following a symlink or crossing a mount */
+int workspace_chown_tree(const char *path, uid_t owner, gid_t group, struct err *err);
+
 /* remove the tree and free the paths; safe on a zeroed or half-made ws */
 int workspace_destroy(struct workspace *ws, struct err *err);
 /* free the paths only (the tree stays, e.g. with --keep) */

@@ -59,6 +59,10 @@ void redact_registry_free(struct redact_registry *r);
  * `name`), or negative (frozen registry). */
 int redact_registry_add_secret(struct redact_registry *r, const char *name,
                                const void *value, size_t len, struct err *err);
+/* Register the secrets of a private file (0600, checked): every non-empty
+ * line is a secret; a line NAME=VALUE (NAME a shell identifier) registers
+ * VALUE under NAME, any other line the whole line, named FILE:LINE. */
+int redact_registry_add_file(struct redact_registry *r, const char *path, struct err *err);
 /* enable the built-in credential rules (AWS key ids, GitHub and GitLab
  * tokens, PEM private keys): prefix kept, body masked */
 int redact_registry_add_patterns(struct redact_registry *r, struct err *err);

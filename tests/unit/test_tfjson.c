@@ -100,10 +100,24 @@ static void plan_stream(void **state)
         assert_int_equal(s.add, 1);
         assert_int_equal(s.change, 2);
         assert_int_equal(s.destroy, 3);
+        assert_string_equal(s.version, "1.9.5");
         assert_int_equal(d.n, 1);
         assert_string_equal(d.v[0].file, "x.tf");
         assert_int_equal(d.v[0].line, 3);
         tf_diags_free(&d);
+}
+
+static void version_is_checked(void **state)
+{
+        static const char hostile[] = "{\"type\":\"version\",\"terraform\":\"1.0\\n\\u001b[31mPASSED\"}";
+        static const char tofu[] = "{\"type\":\"version\",\"tofu\":\"1.8.0\",\"@module\":\"tofu.ui\"}";
+        struct tf_diags d = { 0 };
+        struct tf_plan_summary s = { 0 };
+
+        tfjson_plan_line(&d, &s, hostile, strlen(hostile));
+        assert_string_equal(s.version, "");
+        tfjson_plan_line(&d, &s, tofu, strlen(tofu));
+        assert_string_equal(s.version, "1.8.0");
 }
 
 static void show_counts_like_terraform(void **state)
@@ -164,6 +178,7 @@ int main(void)
                 cmocka_unit_test(validate_diagnostics),
                 cmocka_unit_test(validate_valid_and_garbage),
                 cmocka_unit_test(plan_stream),
+                cmocka_unit_test(version_is_checked),
                 cmocka_unit_test(show_counts_like_terraform),
                 cmocka_unit_test(caps_hold),
         };
