@@ -1,0 +1,82 @@
+#!/bin/bash
+# ci/bench/redact/run.sh - throughput of `tfgate redact` over ~1 GB of
+# generated Terraform log text (plan -json lines and human plan output),
+# with 10, 1,000 and 10,000 registered secrets (each with ~24 derived
+# forms) plus the built-in credential rules, against `cat` (the floor) and
+# GNU sed replacing the same raw literals, all in one run.
+#
+# usage: ci/bench/redact/run.sh [BUILD_DIR] [SIZE_MB]
+#   BUILD_DIR defaults to build-redact; SIZE_MB to 1024.
+# The log is generated once into BUILD_DIR/bench-redact/ (deleted at the
+# end).  Each tfgate/cat timing is the best of 3 runs of user+sys CPU seconds (the
+# filters are single-threaded, so CPU time is one core's time; wall time is
+# printed too).  sed with 10,000 expressions is measured on a 1/64 slice
+# and scaled, and says so; so is sed with 1,000 (on 1/16).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../../.." && pwd)
+build=${1:-$src/build-redact}
+size_mb=${2:-1024}
+tfgate=${TFGATE:-$build/runner/cli/tfgate}
+[ -x "$tfgate" ] || { echo "no tfgate at $tfgate: build it first" >&2; exit 2; }
+work=$build/bench-redact
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+
+python3 - "$work" <<'PY'
+import os, random, sys
+work = sys.argv[1]
+r = random.Random(7)
+a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+for n in (10, 1000, 10000):
+    path = os.path.join(work, f"secrets{n}")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        for i in range(n):
+            f.write("S%d=%s\n" % (i, "".join(r.choice(a) for _ in range(r.randrange(16, 41)))))
+    with open(os.path.join(work, f"sed{n}"), "w") as f:
+        for line in open(path):
+            f.write("s/%s/[MASKED]/g\n" % line.split("=", 1)[1].strip())
+PY
+echo "generating ${size_mb} MB of Terraform log text..."
+python3 "$src/ci/bench/redact/gen_log.py" $((size_mb * 1000000)) "$work/secrets10" > "$work/log"
+bytes=$(stat -c %s "$work/log")
+head -c $((bytes / 16)) "$work/log" > "$work/slice16"
+head -c $((bytes / 64)) "$work/log" > "$work/slice64"
+
+# measure INPUT CMD...: best of 3, prints "cpu_seconds wall_seconds"
+measure() {
+        local best="" bestw="" t in=$1
+        shift
+        for _ in 1 2 3; do
+                t=$( { /usr/bin/time -f "%U %S %e" "$@" < "$in" > /dev/null; } 2>&1 | tail -n 1)
+                read -r u s w <<<"$t"
+                c=$(echo "$u + $s" | bc -l)
+                if [ -z "$best" ] || (( $(echo "$c < $best" | bc -l) )); then best=$c; bestw=$w; fi
+        done
+        echo "$best $bestw"
+}
+mbps() { echo "scale=0; $bytes / 1000000 / $1" | bc -l; }
+
+printf '%-34s %10s %10s %10s %12s\n' "filter ($((bytes / 1000000)) MB)" "cpu s" "wall s" "MB/s" "cpu vs cat"
+read -r cat_c cat_w < <(measure "$work/log" cat)
+[ "$(echo "$cat_c < 0.01" | bc -l)" = 1 ] && cat_c=0.01
+printf '%-34s %10s %10s %10s %12s\n' "cat (floor)" "$cat_c" "$cat_w" "$(mbps "$cat_c")" "1.0x"
+for n in 10 1000 10000; do
+        read -r c w < <(measure "$work/log" "$tfgate" redact --secrets-file "$work/secrets$n")
+        printf '%-34s %10s %10s %10s %12s\n' "tfgate redact, $n secrets" "$c" "$w" "$(mbps "$c")" \
+                "$(echo "scale=1; $c / $cat_c" | bc -l)x"
+        eval "tf_$n=$c"
+done
+# sed is slow with many expressions: one run each, on a slice for the
+# larger sets, scaled up to the full size (said in the row)
+sed_row() {
+        local n=$1 frac=$2 file=$3 t u s w c
+        t=$( { /usr/bin/time -f "%U %S %e" sed -f "$work/sed$n" < "$file" > /dev/null; } 2>&1 | tail -n 1)
+        read -r u s w <<<"$t"
+        c=$(echo "($u + $s) * $frac" | bc -l); w=$(echo "$w * $frac" | bc -l)
+        eval "tf=\$tf_$n"
+        printf '%-34s %10.2f %10.2f %10s %12s\n' "sed, $n literals$4" "$c" "$w" "$(mbps "$c")" \
+                "$(echo "scale=1; $c / $cat_c" | bc -l)x (tfgate $(echo "scale=1; $c / $tf" | bc -l)x faster)"
+}
+sed_row 10 1 "$work/log" ""
+sed_row 1000 16 "$work/slice16" " (1/16 x16)"
+sed_row 10000 64 "$work/slice64" " (1/64 x64)"
