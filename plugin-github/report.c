@@ -1,0 +1,140 @@
+/* report.c - telling GitHub how a job goes: the check run (App mode) or
+ * the commit status (token mode) through start, log and finish. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "github_int.h"
+#include "runner/fetch/url.h"
+#include "runner/util/cleanup.h"
+#include "runner/util/log.h"
+#include "runner/util/xalloc.h"
+
+static int send_json(struct gh_forge *g, size_t repo, const char *method, const char *path,
+                     json_t *body, long want, const char *what, struct err *err)
+{
+        _cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
+        struct gh_call c = { .method = method, .url = path, .auth = GH_AUTH_REPO, .repo = repo,
+                             .body = text, .may_wait = true };
+        struct gh_resp rs;
+        int r;
+
+        if (text == NULL)
+                return err_set(err, ENOMEM, "%s: body", what);
+        gh_resp_init(&rs);
+        r = gh_api(g, &c, &rs, err);
+        if (r == 0 && rs.status != want)
+                r = gh_status_err(&rs, what, err);
+        gh_resp_free(&rs);
+        return r;
+}
+
+int github_job_set_details_url(struct job *j, const char *url, struct err *err)
+{
+        _cleanup_(url_freep) struct url u = URL_INIT;
+        struct gh_job *gj = j->priv;
+        int r;
+
+        r = url_parse(&u, url, URL_ALLOW_HTTP_LOOPBACK, err);
+        if (r < 0) {
+                log_warn("github: details URL not used: %s", err ? err->msg : "invalid");
+                return r;
+        }
+        free(gj->details_url);
+        gj->details_url = xstrdup(u.url);
+        return 0;
+}
+
+static int post_status(struct gh_forge *g, struct job *j, const struct job_report *rep,
+                       const char *pending, struct err *err)
+{
+        struct gh_job *gj = j->priv;
+        _cleanup_free_ char *path = xasprintf("/repos/%s/statuses/%s", g->repos[gj->repo].full, j->sha);
+        json_t *body;
+        int r;
+
+        r = github_status_body(&body, rep, pending, gj->details_url, err);
+        if (r < 0)
+                return r;
+        r = send_json(g, gj->repo, "POST", path, body, 201, "posting the commit status", err);
+        json_decref(body);
+        return r;
+}
+
+int gh_start(struct forge *f, struct job *j, struct err *err)
+{
+        struct gh_forge *g = gh_of(f);
+        struct gh_job *gj = j->priv;
+        _cleanup_free_ char *path = NULL;
+        char now[32];
+        json_t *body;
+        int r;
+
+        if (!g->app_mode)
+                return post_status(g, j, NULL, "running", err);
+        gh_iso_time(now, time(NULL));
+        path = xasprintf("/repos/%s/check-runs/%" PRId64, g->repos[gj->repo].full, gj->run_id);
+        body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "in_progress", "started_at", now,
+                         "output", "title", "tfgate: running", "summary",
+                         "tfgate is checking this commit.");
+        if (gj->details_url != NULL)
+                json_object_set_new(body, "details_url", json_string(gj->details_url));
+        r = send_json(g, gj->repo, "PATCH", path, body, 200, "marking the check run in progress", err);
+        json_decref(body);
+        return r;
+}
+
+int gh_log(struct forge *f, struct job *j, const char *data, size_t n, struct err *err)
+{
+        struct gh_job *gj = j->priv;
+
+        /* GitHub shows no live log for an App's run: keep the tail for output.text */
+        if (n >= GH_TAIL_MAX) {
+                buf_reset(&gj->tail);
+                return buf_append(&gj->tail, data + n - GH_TAIL_MAX, GH_TAIL_MAX, err);
+        }
+        if (gj->tail.len + n > GH_TAIL_MAX)
+                buf_consume(&gj->tail, gj->tail.len + n - GH_TAIL_MAX);
+        return buf_append(&gj->tail, data, n, err);
+}
+
+int gh_finish(struct forge *f, struct job *j, const struct job_report *rep, struct err *err)
+{
+        struct gh_forge *g = gh_of(f);
+        struct gh_job *gj = j->priv;
+        struct job_report r2 = *rep;
+        _cleanup_free_ char *path = NULL;
+        json_t *bodies = NULL;
+        int r;
+
+        if (r2.details_url != NULL) {
+                _cleanup_(url_freep) struct url u = URL_INIT;
+
+                if (url_parse(&u, r2.details_url, URL_ALLOW_HTTP_LOOPBACK, NULL) == 0) {
+                        free(gj->details_url);
+                        gj->details_url = xstrdup(u.url);
+                }
+        }
+        if (r2.log_tail == NULL) {
+                r2.log_tail = buf_str(&gj->tail);
+                r2.log_tail_len = gj->tail.len;
+        }
+        if (!g->app_mode) {
+                r = post_status(g, j, &r2, NULL, err);
+        } else {
+                r = github_finish_bodies(&bodies, &r2, j->sha, gj->details_url, err);
+                path = xasprintf("/repos/%s/check-runs/%" PRId64, g->repos[gj->repo].full, gj->run_id);
+                /* annotations go 50 per PATCH (each one adds to the run's);
+                 * the last PATCH completes the run */
+                for (size_t i = 0; r == 0 && i < json_array_size(bodies); i++)
+                        r = send_json(g, gj->repo, "PATCH", path, json_array_get(bodies, i), 200,
+                                      "completing the check run", err);
+                json_decref(bodies);
+        }
+        /* the SHA is released in job_free: a run left incomplete by a failed
+         * finish is ours and is taken back by the next scan */
+        if (r == 0)
+                gj->finished = true;
+        return r;
+}
