@@ -1,0 +1,43 @@
+/* fuzz_github_pulls.c - the pull request list parser (and the Link header
+ * parser) of plugin-github on arbitrary bytes.  Beyond "no crash": every
+ * pull request it accepts has a positive number and a valid lowercase sha,
+ * and accepted + refused entries never exceed the array's length. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin-github/github.h"
+#include "runner/util/cleanup.h"
+#include "runner/util/xalloc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        struct github_pr *prs = NULL;
+        size_t n = 0, refused = 0;
+        _cleanup_free_ char *s = xstrndup((const char *)data, size);
+        char *next = NULL;
+
+        log_setup(LOGL_ERROR, LOGF_TEXT);
+        if (github_pulls_parse(&prs, &n, &refused, (const char *)data, size, "o/r", NULL) == 0) {
+                json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+
+                if (!json_is_array(doc) || n + refused != json_array_size(doc))
+                        abort();
+                for (size_t i = 0; i < n; i++)
+                        if (prs[i].number < 1 || !job_sha_valid(prs[i].sha))
+                                abort();
+                json_decref(doc);
+        } else if (prs != NULL || n != 0) {
+                abort();
+        }
+        free(prs);
+        if (github_link_next(&next, s, NULL) == 0 && next != NULL) {
+                for (const char *p = next; *p; p++)
+                        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+                                abort();
+        }
+        free(next);
+        return 0;
+}
