@@ -13,14 +13,18 @@
  * passed in by the caller, so tests can point it at a fake tree.  Files are
  * written with O_CREAT: harmless on cgroupfs where they exist, and it lets
  * the fake tree record what was written. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,10 +196,38 @@ static bool not_delegated(int e)
                e == EOPNOTSUPP;
 }
 
+#define STALE_AFTER_S 60
+
+/* Groups left by a runner that was killed (SIGKILL gives it no chance to
+ * clean up): rmdir those older than a minute.  rmdir refuses a group that
+ * still has processes, and a live jail attaches within milliseconds of
+ * creating its group, so only dead jails' groups go. */
+static void sweep(const char *base)
+{
+        DIR *d = opendir(base);
+        struct dirent *de;
+        time_t now = time(NULL);
+
+        if (d == NULL)
+                return;
+        while ((de = readdir(d)) != NULL) {
+                struct stat st;
+
+                if (strncmp(de->d_name, "tfgate-", 7) != 0 || !randid_valid(de->d_name + 7))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISDIR(st.st_mode) || st.st_mtime > now - STALE_AFTER_S)
+                        continue;
+                (void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        }
+        closedir(d);
+}
+
 /* mkdir base/tfgate-<id>: flat, so concurrent jails share no directory
  * that one of them would have to remove */
 static int make_leaf(char **leaf, const char *base, const char *id, struct err *err)
 {
+        sweep(base);
         *leaf = xasprintf("%s/tfgate-%s", base, id);
         /* the id is one-shot: an existing group is refused, never reused */
         if (mkdir(*leaf, 0755) < 0) {
@@ -456,4 +488,104 @@ int jail_cgroup_destroy(struct jail_cgroup *cg, struct err *err)
                 }
         }
         return r;
+}
+
+/* ---- the janitor ---- */
+
+/* Replace our command line as ps shows it (setproctitle): the janitor is a
+ * copy of the runner and would otherwise look like one. */
+static void set_title(const char *title)
+{
+        _cleanup_free_ char *stat = NULL;
+        unsigned long long start = 0, end = 0;
+        size_t len;
+        char *p;
+
+        if (file_read_all(&stat, &len, "/proc/self/stat", 4096, NULL) < 0 ||
+            (p = strrchr(stat, ')')) == NULL)
+                return;
+        /* after "pid (comm)" the fields count from 3; arg_start is 48 */
+        for (int field = 3; field <= 48 && p != NULL; field++)
+                p = strchr(p + 1, ' ');
+        if (p == NULL || sscanf(p + 1, "%llu %llu", &start, &end) != 2 || end <= start)
+                return;
+        memset((void *)(uintptr_t)start, 0, (size_t)(end - start));
+        snprintf((char *)(uintptr_t)start, (size_t)(end - start), "%s", title);
+}
+
+static __attribute__((noreturn)) void janitor_main(const struct jail_cgroup *cg, int fd)
+{
+        struct jail_cgroup mine = *cg;
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        char c = 0;
+        ssize_t n;
+
+        /* hold nothing of the runner's: not its sockets, not its stdout */
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        for (int i = 0; i < 3 && devnull >= 0; i++)
+                dup2(devnull, i);
+        if (fd < 0)
+                _exit(1);
+        if (fd > 3)
+                close_range(3, (unsigned)fd - 1, 0);
+        close_range((unsigned)fd + 1, ~0U, 0);
+        set_title("tfgate-jail-janitor");
+        do
+                n = read(fd, &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n == 1 && c == 'D')
+                _exit(0);
+        /* the runner died without cleaning up: its jail dies too
+         * (PR_SET_PDEATHSIG); remove the groups once they are empty */
+        for (int i = 0; i < 300; i++) {
+                struct timespec ts = { 0, 100 * 1000 * 1000 };
+                bool left = false;
+
+                for (int k = 0; k < JCG__COUNT; k++)
+                        if (mine.dir[k] != NULL && rmdir(mine.dir[k]) < 0 && errno != ENOENT)
+                                left = true;
+                if (!left)
+                        break;
+                nanosleep(&ts, NULL);
+        }
+        _exit(0);
+}
+
+int jail_cgroup_janitor(pid_t *pid, int *fd, const struct jail_cgroup *cg, struct err *err)
+{
+        int p[2];
+
+        *pid = -1;
+        *fd = -1;
+        if (cg->mode == JAIL_CGROUP_NONE)
+                return 0;
+        /* a socket, not a pipe: telling a dead janitor must not SIGPIPE us */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+                return err_set(err, errno, "jail: cgroup janitor: socketpair");
+        *pid = fork();
+        if (*pid < 0) {
+                int r = err_set(err, errno, "jail: cgroup janitor: fork");
+
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (*pid == 0) {
+                close(p[1]);
+                janitor_main(cg, p[0]);
+        }
+        close(p[0]);
+        *fd = p[1];
+        return 0;
+}
+
+void jail_cgroup_janitor_done(pid_t pid, int fd)
+{
+        if (fd >= 0) {
+                (void)send(fd, "D", 1, MSG_NOSIGNAL);
+                close(fd);
+        }
+        if (pid > 0)
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
 }

@@ -378,9 +378,14 @@ static int set_limits(const struct jail_child_ctx *ctx, struct err *err)
         int r = set_limit(RLIMIT_CORE, 0, 0, "CORE", err);
 
         /* NPROC counts per user namespace and uid: the jail's own processes,
-         * plus the monitor and init, which share the uid */
-        if (r == 0 && l->pids > 0)
-                r = set_limit(RLIMIT_NPROC, l->pids + 2, l->pids + 2, "NPROC", err);
+         * plus the monitor and init, which share the uid.  Behind a pids
+         * cgroup it is only the second line, set looser, so the cgroup is
+         * what refuses the fork and its event names the reason. */
+        if (r == 0 && l->pids > 0) {
+                uint64_t n = ctx->pids_cgroup ? 2 * l->pids + 2 : l->pids + 2;
+
+                r = set_limit(RLIMIT_NPROC, n, n, "NPROC", err);
+        }
         if (r == 0 && l->cpu_seconds > 0)
                 r = set_limit(RLIMIT_CPU, l->cpu_seconds, l->cpu_seconds + 1, "CPU", err);
         if (r == 0 && l->file_size > 0)

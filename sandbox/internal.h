@@ -103,6 +103,7 @@ struct jail_child_ctx {
         int stdin_fd;
         bool root_mode;         /* the supervisor writes the id maps */
         bool memory_cgroup;     /* else memory is capped with RLIMIT_AS */
+        bool pids_cgroup;       /* else RLIMIT_NPROC is the pids limit */
         bool debug;             /* send JMSG_PHASE */
         uid_t outside_uid;
         gid_t outside_gid;
@@ -179,6 +180,11 @@ int jail_cgroup_attach(const struct jail_cgroup *cg, pid_t pid, struct err *err)
 /* the limits fired so far */
 void jail_cgroup_events(const struct jail_cgroup *cg, bool *oom, bool *pids_max);
 uint64_t jail_cgroup_peak_memory(const struct jail_cgroup *cg);
+/* A helper process outside every namespace that removes the groups if the
+ * runner dies without doing it (SIGKILL).  jail_cgroup_janitor_done() tells
+ * it all is clean and reaps it. */
+int jail_cgroup_janitor(pid_t *pid, int *fd, const struct jail_cgroup *cg, struct err *err);
+void jail_cgroup_janitor_done(pid_t pid, int fd);
 /* remove the groups (retrying while the kernel still counts exiting tasks) */
 int jail_cgroup_destroy(struct jail_cgroup *cg, struct err *err);
 

@@ -62,6 +62,8 @@ struct run {
         uint64_t next_events;
         uid_t ouid;
         gid_t ogid;
+        pid_t janitor;
+        int janitor_fd;
 };
 
 static const char *const reason_names[] = {
@@ -296,6 +298,8 @@ static int start(struct run *R, struct err *err)
         if (R->cg.mode == JAIL_CGROUP_NONE)
                 log_debug("jail %s: no cgroup delegation: memory and pids are rlimits only",
                           R->out->exec_id);
+        if ((r = jail_cgroup_janitor(&R->janitor, &R->janitor_fd, &R->cg, err)) < 0)
+                return r;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return err_set(err, errno, "jail: socketpair");
         R->sock = sp[0];
@@ -315,7 +319,8 @@ static int start(struct run *R, struct err *err)
         ctx.err_w = pe[1];
         ctx.stdin_fd = R->io->stdin_fd;
         ctx.root_mode = geteuid() == 0;
-        ctx.memory_cgroup = R->cg.dir[JCG_MEMORY] != NULL;
+        ctx.memory_cgroup = R->cg.dir[JCG_MEMORY] != NULL || R->cg.mode == JAIL_CGROUP_V2;
+        ctx.pids_cgroup = R->cg.dir[JCG_PIDS] != NULL || R->cg.mode == JAIL_CGROUP_V2;
         ctx.outside_uid = R->ouid;
         ctx.outside_gid = R->ogid;
         R->xpid = fork();
@@ -524,6 +529,7 @@ static void finish(struct run *R)
         classify(R);
         if (R->cg.mode != JAIL_CGROUP_NONE && jail_cgroup_destroy(&R->cg, &e) < 0)
                 log_warn("%s", e.msg);
+        jail_cgroup_janitor_done(R->janitor, R->janitor_fd);
         R->out->wall_ms = (jail_now_ns() - R->t0) / NS_PER_MS;
 }
 
@@ -533,7 +539,7 @@ int jail_run(struct jail_result *out, const struct jail_spec *spec, const struct
         static const struct jail_io no_io = JAIL_IO_INIT;
         struct run R = {
                 .spec = spec, .io = io != NULL ? io : &no_io, .out = out, .sock = -1, .out_r = -1,
-                .err_r = -1, .xfd = -1, .init_fd = -1, .cmd_fd = -1,
+                .err_r = -1, .xfd = -1, .init_fd = -1, .cmd_fd = -1, .janitor = -1, .janitor_fd = -1,
         };
         int r;
 

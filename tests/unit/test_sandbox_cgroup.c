@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -179,6 +180,41 @@ static void not_delegated(void **state)
         assert_int_equal(cg.mode, JAIL_CGROUP_NONE);
 }
 
+static void age(const char *rel, time_t seconds)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", tmp, rel);
+        struct timespec ts[2] = { { time(NULL) - seconds, 0 }, { time(NULL) - seconds, 0 } };
+
+        assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+/* groups of a killed runner are swept by the next jail, live ones kept */
+static void stale_groups_swept(void **state)
+{
+        _cleanup_free_ char *mi = v1_mountinfo();
+        struct jail_limits l = { .pids = 10 };
+        struct jail_cgroup cg;
+        struct err e = ERR_INIT;
+
+        mkdirs("memory/api/x1");
+        mkdirs("pids/tfgate-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        mkdirs("pids/tfgate-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+        mkdirs("pids/tfgate-cccccccccccccccccccccccccccccccc/busy");
+        mkdirs("pids/tfgate-other");
+        age("pids/tfgate-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 120);
+        age("pids/tfgate-cccccccccccccccccccccccccccccccc", 120);
+        age("pids/tfgate-other", 120);
+        assert_int_equal(jail_cgroup_create(&cg, mi, v1_self, ID, &l, true, &e), 0);
+        assert_false(present("pids/tfgate-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        /* young: maybe a jail between mkdir and attach */
+        assert_true(present("pids/tfgate-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+        /* not empty (on cgroupfs: still has processes) */
+        assert_true(present("pids/tfgate-cccccccccccccccccccccccccccccccc"));
+        /* not one of ours */
+        assert_true(present("pids/tfgate-other"));
+        assert_int_equal(jail_cgroup_destroy(&cg, &e), 0);
+}
+
 static void v2_delegated(void **state)
 {
         _cleanup_free_ char *mi = xasprintf("40 30 0:37 / %s/v2 rw - cgroup2 cgroup2 rw\n", tmp);
@@ -232,6 +268,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(v1_existing_group_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(v1_mount_root_not_slash, setup, teardown),
                 cmocka_unit_test_setup_teardown(not_delegated, setup, teardown),
+                cmocka_unit_test_setup_teardown(stale_groups_swept, setup, teardown),
                 cmocka_unit_test_setup_teardown(v2_delegated, setup, teardown),
                 cmocka_unit_test_setup_teardown(v2_without_controllers, setup, teardown),
         };
