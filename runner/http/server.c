@@ -36,6 +36,7 @@
 #define MAX_META (64u << 10)
 #define MAX_KEY (16u << 10)
 #define MAX_SECRET 4096
+#define HTTP_MAX_DISCARD (8u << 20)
 
 struct bucket {
         unsigned char addr[16];
@@ -64,6 +65,7 @@ struct request {
         struct http_route route;
         struct buf body;
         bool too_big;
+        size_t discarded;
         bool answered;
 };
 
@@ -376,6 +378,8 @@ static enum MHD_Result serve_hook(struct http_server *srv, struct MHD_Connection
         const char *event = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-GitHub-Event");
         const char *delivery = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-GitHub-Delivery");
 
+        if (rq->too_big)
+                return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "payload too large\n", NULL);
         if (!http_hook_signature_ok(srv->secret, srv->secret_len, buf_str(&rq->body), rq->body.len, sig)) {
                 log_info("http: webhook with a missing or wrong signature refused");
                 return reply_text(c, MHD_HTTP_UNAUTHORIZED, "unauthorized\n", NULL);
@@ -466,12 +470,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         if (*upload_size > 0) {
-                if (buf_append(&rq->body, upload, *upload_size, NULL) < 0) {
-                        /* answer now rather than read the rest */
+                /* libmicrohttpd cannot answer before the body has been read
+                 * (it would close the connection without a reply), so an
+                 * unannounced (chunked) oversized body is read and dropped
+                 * up to HTTP_MAX_DISCARD, then answered 413; past that
+                 * the connection is closed */
+                if (!rq->too_big && buf_append(&rq->body, upload, *upload_size, NULL) < 0)
                         rq->too_big = true;
-                        rq->answered = true;
-                        *upload_size = 0;
-                        return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "payload too large\n", NULL);
+                if (rq->too_big) {
+                        rq->discarded += *upload_size;
+                        if (rq->discarded > HTTP_MAX_DISCARD)
+                                return MHD_NO;
                 }
                 *upload_size = 0;
                 return MHD_YES;
