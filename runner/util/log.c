@@ -8,6 +8,9 @@ static enum log_level cur_level = LOGL_INFO;
 static enum log_format cur_format = LOGF_TEXT;
 static FILE *cur_stream;
 static char cur_exec_id[80];
+/* a thread that owns its id (log_thread_own_exec_id) ignores cur_exec_id */
+static _Thread_local char thread_exec_id[80];
+static _Thread_local int thread_owns_id;
 
 static const char *const level_names[] = {
         [LOGL_ERROR] = "error",
@@ -39,10 +42,24 @@ void log_set_stream(FILE *f)
 
 void log_set_exec_id(const char *id)
 {
+        char *dst = thread_owns_id ? thread_exec_id : cur_exec_id;
+
         if (id == NULL)
-                cur_exec_id[0] = '\0';
+                dst[0] = '\0';
         else
-                snprintf(cur_exec_id, sizeof(cur_exec_id), "%s", id);
+                snprintf(dst, sizeof(thread_exec_id), "%s", id);
+}
+
+void log_thread_own_exec_id(const char *id)
+{
+        thread_owns_id = 1;
+        log_set_exec_id(id);
+}
+
+/* the id lines of this thread carry: its own, or the process-wide one */
+static const char *exec_id(void)
+{
+        return thread_owns_id ? thread_exec_id : cur_exec_id;
 }
 
 const char *log_level_name(enum log_level level)
@@ -101,8 +118,8 @@ static void emit_json(FILE *f, enum log_level level, const char *msg)
         if (m == NULL)
                 m = json_string("(message was not valid UTF-8)");
         json_object_set_new(o, "msg", m);
-        if (cur_exec_id[0] != '\0')
-                json_object_set_new(o, "exec_id", json_string(cur_exec_id));
+        if (exec_id()[0] != '\0')
+                json_object_set_new(o, "exec_id", json_string(exec_id()));
         line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (line != NULL) {
                 fprintf(f, "%s\n", line);
@@ -122,13 +139,13 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
         if (cur_format == LOGF_JSON) {
                 emit_json(f, level, msg);
         } else if (level <= LOGL_WARN) {
-                if (cur_exec_id[0] != '\0')
-                        fprintf(f, "tfgate: %s: [%s] %s\n", log_level_name(level), cur_exec_id, msg);
+                if (exec_id()[0] != '\0')
+                        fprintf(f, "tfgate: %s: [%s] %s\n", log_level_name(level), exec_id(), msg);
                 else
                         fprintf(f, "tfgate: %s: %s\n", log_level_name(level), msg);
         } else {
-                if (cur_exec_id[0] != '\0')
-                        fprintf(f, "tfgate: [%s] %s\n", cur_exec_id, msg);
+                if (exec_id()[0] != '\0')
+                        fprintf(f, "tfgate: [%s] %s\n", exec_id(), msg);
                 else
                         fprintf(f, "tfgate: %s\n", msg);
         }

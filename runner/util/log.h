@@ -20,8 +20,13 @@ enum log_level log_get_level(void);
 enum log_format log_get_format(void);
 /* where lines go (default stderr); for tests */
 void log_set_stream(FILE *f);
-/* NULL clears; copied */
+/* NULL clears; copied.  On a thread that called log_thread_own_exec_id()
+ * this sets that thread's id only. */
 void log_set_exec_id(const char *id);
+/* Give the calling thread its own execution id (NULL = none): its lines
+ * carry only that id, and log_set_exec_id() on it no longer touches the
+ * process-wide one.  For a daemon running several jobs in threads. */
+void log_thread_own_exec_id(const char *id);
 
 int log_level_parse(const char *s, enum log_level *out);
 int log_format_parse(const char *s, enum log_format *out);

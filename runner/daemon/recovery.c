@@ -1,0 +1,498 @@
+/* recovery.c - the running-jobs journal and the clean-up at start; see
+ * recovery.h for what is removed and why the rest is left alone. */
+#include "recovery.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner/pipeline/workspace.h"
+#include "runner/util/cleanup.h"
+#include "runner/util/fileio.h"
+#include "runner/util/log.h"
+#include "runner/util/randid.h"
+#include "runner/util/xalloc.h"
+
+#define JOURNAL_MAX_BYTES (16u << 10)
+#define PROC_TEXT_MAX (1u << 20)
+
+/* ---- journal ---- */
+
+int recovery_journal_add(const char *dir, const struct recovery_entry *e, struct err *err)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        json_t *o;
+        int r;
+
+        if (!randid_valid(e->exec_id))
+                return err_set(err, 0, "journal: bad execution id");
+        if ((r = mkdir_p(dir, 0700, err)) < 0)
+                return r;
+        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "exec_id", e->exec_id, "forge", e->forge,
+                      "job", e->job_id, "project", e->project, "commit", e->commit,
+                      "pid", (json_int_t)e->pid);
+        if (o == NULL)
+                return err_set(err, 0, "journal: a field is not valid UTF-8");
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (text == NULL)
+                return err_set(err, ENOMEM, "journal: encode");
+        path = xasprintf("%s/%s.json", dir, e->exec_id);
+        return file_write_atomic(path, text, strlen(text), 0600, err);
+}
+
+int recovery_journal_remove(const char *dir, const char *exec_id, struct err *err)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!randid_valid(exec_id))
+                return err_set(err, 0, "journal: bad execution id");
+        path = xasprintf("%s/%s.json", dir, exec_id);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return err_set(err, errno, "journal: remove %s", path);
+        return 0;
+}
+
+static void copy_field(char *dst, size_t n, json_t *o, const char *key)
+{
+        const char *v = json_string_value(json_object_get(o, key));
+
+        snprintf(dst, n, "%s", v ? v : "");
+}
+
+static bool parse_entry(struct recovery_entry *e, const char *path, const char *id)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        json_t *o;
+
+        if (file_read_all(&text, &len, path, JOURNAL_MAX_BYTES, NULL) < 0)
+                return false;
+        o = json_loadb(text, len, 0, NULL);
+        if (!json_is_object(o)) {
+                json_decref(o);
+                return false;
+        }
+        memset(e, 0, sizeof(*e));
+        copy_field(e->exec_id, sizeof(e->exec_id), o, "exec_id");
+        copy_field(e->forge, sizeof(e->forge), o, "forge");
+        copy_field(e->job_id, sizeof(e->job_id), o, "job");
+        copy_field(e->project, sizeof(e->project), o, "project");
+        copy_field(e->commit, sizeof(e->commit), o, "commit");
+        e->pid = (long)json_integer_value(json_object_get(o, "pid"));
+        json_decref(o);
+        /* the name is what recovery acts on: it must be the entry's own id */
+        return strcmp(e->exec_id, id) == 0;
+}
+
+int recovery_journal_list(struct recovery_entry **out, size_t *n, const char *dir, size_t max,
+                          struct err *err)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        struct recovery_entry *v = NULL;
+
+        *out = NULL;
+        *n = 0;
+        if (d == NULL)
+                return errno == ENOENT ? 0 : err_set(err, errno, "journal: open %s", dir);
+        while ((de = readdir(d)) != NULL && *n < max) {
+                char id[RANDID_HEX_LEN + 1];
+                const char *dot = strrchr(de->d_name, '.');
+                _cleanup_free_ char *path = NULL;
+
+                if (dot == NULL || strcmp(dot, ".json") != 0 || dot - de->d_name != RANDID_HEX_LEN)
+                        continue;
+                memcpy(id, de->d_name, RANDID_HEX_LEN);
+                id[RANDID_HEX_LEN] = '\0';
+                if (!randid_valid(id))
+                        continue;
+                path = xasprintf("%s/%s", dir, de->d_name);
+                v = xreallocarray(v, *n + 1, sizeof(*v));
+                if (!parse_entry(&v[*n], path, id)) {
+                        log_warn("journal: %s is malformed; removing it", path);
+                        (void)unlink(path);
+                        continue;
+                }
+                (*n)++;
+        }
+        closedir(d);
+        *out = v;
+        return 0;
+}
+
+/* ---- cgroups ---- */
+
+static bool has_token(const char *list, size_t n, const char *tok)
+{
+        size_t tl = strlen(tok);
+
+        for (const char *p = list, *end = list + n; p < end;) {
+                const char *c = memchr(p, ',', (size_t)(end - p));
+                size_t len = c ? (size_t)(c - p) : (size_t)(end - p);
+
+                if (len == tl && memcmp(p, tok, tl) == 0)
+                        return true;
+                p += len + 1;
+        }
+        return false;
+}
+
+/* fields of a line split at spaces, at most max */
+static size_t split(char *line, char **f, size_t max)
+{
+        size_t n = 0;
+
+        for (char *p = line; n < max && p != NULL && *p != '\0';) {
+                f[n++] = p;
+                p = strchr(p, ' ');
+                if (p != NULL)
+                        *p++ = '\0';
+        }
+        return n;
+}
+
+/* our cgroup in the hierarchy with ctrl (v1), or the v2 one (ctrl NULL) */
+static char *own_group(const char *self, const char *ctrl)
+{
+        for (const char *line = self; line != NULL && *line != '\0';) {
+                const char *eol = strchr(line, '\n');
+                const char *end = eol ? eol : line + strlen(line);
+                const char *c1 = memchr(line, ':', (size_t)(end - line));
+                const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+
+                if (c2 != NULL) {
+                        bool v2 = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
+
+                        if ((ctrl == NULL && v2) ||
+                            (ctrl != NULL && has_token(c1 + 1, (size_t)(c2 - c1 - 1), ctrl)))
+                                return xstrndup(c2 + 1, (size_t)(end - c2 - 1));
+                }
+                line = eol ? eol + 1 : NULL;
+        }
+        return NULL;
+}
+
+/* the directory of our group in the hierarchy holding ctrl (NULL = v2) */
+static char *group_dir(const char *mountinfo, const char *self, const char *ctrl)
+{
+        _cleanup_free_ char *text = xstrdup(mountinfo);
+        _cleanup_free_ char *own = own_group(self, ctrl);
+
+        if (own == NULL)
+                return NULL;
+        for (char *line = text; line != NULL && *line != '\0';) {
+                char *eol = strchr(line, '\n');
+                char *sep, *f[8], *g[4];
+
+                if (eol != NULL)
+                        *eol = '\0';
+                sep = strstr(line, " - ");
+                if (sep != NULL) {
+                        *sep = '\0';
+                        size_t nf = split(line, f, 8), ng = split(sep + 3, g, 4);
+                        bool v2 = ng >= 1 && strcmp(g[0], "cgroup2") == 0;
+                        bool v1 = ng >= 3 && strcmp(g[0], "cgroup") == 0 &&
+                                  ctrl != NULL && has_token(g[2], strlen(g[2]), ctrl);
+
+                        if (nf >= 5 && ((ctrl == NULL && v2) || v1)) {
+                                const char *root = f[3], *mnt = f[4];
+                                size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+
+                                if (strncmp(own, root, rl) != 0)
+                                        return NULL;
+                                return xasprintf("%s%s", mnt, strcmp(own + rl, "/") == 0 ? "" : own + rl);
+                        }
+                }
+                line = eol ? eol + 1 : NULL;
+        }
+        return NULL;
+}
+
+static void strv_push(char ***v, size_t *n, char *s)
+{
+        *v = xreallocarray(*v, *n + 2, sizeof(char *));
+        (*v)[(*n)++] = s;
+        (*v)[*n] = NULL;
+}
+
+char **recovery_cgroups(const char *mountinfo, const char *self_cgroup, const char *exec_id)
+{
+        static const char *const hierarchies[] = { "memory", "pids", "cpu", NULL };
+        char **v = xcalloc(1, sizeof(char *));
+        size_t n = 0;
+
+        for (size_t h = 0; h < ARRAY_SIZE(hierarchies); h++) {
+                _cleanup_free_ char *base = group_dir(mountinfo, self_cgroup, hierarchies[h]);
+                DIR *d;
+                struct dirent *de;
+
+                if (base == NULL)
+                        continue;
+                d = opendir(base);
+                if (d == NULL)
+                        continue;
+                while ((de = readdir(d)) != NULL) {
+                        const char *id = de->d_name + 7;
+
+                        if (strncmp(de->d_name, "tfgate-", 7) != 0 || !randid_valid(id) ||
+                            (exec_id != NULL && strcmp(id, exec_id) != 0))
+                                continue;
+                        strv_push(&v, &n, xasprintf("%s/%s", base, de->d_name));
+                }
+                closedir(d);
+        }
+        return v;
+}
+
+/* pids listed in a group's cgroup.procs; 0 when none or unreadable */
+static size_t group_pids(const char *dir, pid_t *pids, size_t max)
+{
+        _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
+        _cleanup_free_ char *text = NULL;
+        size_t len, n = 0;
+
+        if (file_read_all(&text, &len, path, PROC_TEXT_MAX, NULL) < 0)
+                return 0;
+        for (char *p = text; *p != '\0' && n < max;) {
+                char *end;
+                long v = strtol(p, &end, 10);
+
+                if (end == p)
+                        break;
+                if (v > 0)
+                        pids[n++] = (pid_t)v;
+                p = end;
+                while (*p == '\n' || *p == ' ')
+                        p++;
+        }
+        return n;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+        nanosleep(&ts, NULL);
+}
+
+/* kill every task of a group and remove it; true when it is gone */
+static bool kill_group(const char *dir, bool *had_tasks)
+{
+        _cleanup_free_ char *kill_file = xasprintf("%s/cgroup.kill", dir);
+        pid_t pids[256];
+
+        *had_tasks = false;
+        for (int round = 0; round < 100; round++) {
+                size_t n = group_pids(dir, pids, ARRAY_SIZE(pids));
+                int fd;
+
+                if (n == 0)
+                        break;
+                *had_tasks = true;
+                /* v2 kills the whole group at once; v1 pid by pid, until
+                 * nothing forks any more */
+                fd = open(kill_file, O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        (void)write_all(fd, "1", 1);
+                        close(fd);
+                }
+                for (size_t i = 0; i < n; i++)
+                        (void)kill(pids[i], SIGKILL);
+                sleep_ms(10);
+        }
+        for (int i = 0; i < 200; i++) {
+                if (rmdir(dir) == 0 || errno == ENOENT)
+                        return true;
+                if (errno != EBUSY)
+                        break;
+                sleep_ms(10);
+        }
+        return false;
+}
+
+/* ---- workspaces ---- */
+
+/* detach whatever is mounted at or below root (deepest first) */
+static size_t detach_mounts(const char *mountinfo, const char *root)
+{
+        _cleanup_free_ char *text = xstrdup(mountinfo);
+        _cleanup_strv_free_ char **found = xcalloc(1, sizeof(char *));
+        size_t n = 0, rl = strlen(root), done = 0;
+
+        for (char *line = text; line != NULL && *line != '\0';) {
+                char *eol = strchr(line, '\n');
+                char *f[6];
+
+                if (eol != NULL)
+                        *eol = '\0';
+                if (split(line, f, 6) >= 5 && strncmp(f[4], root, rl) == 0 &&
+                    (f[4][rl] == '\0' || f[4][rl] == '/'))
+                        strv_push(&found, &n, xstrdup(f[4]));
+                line = eol ? eol + 1 : NULL;
+        }
+        while (n > 0) {
+                n--;
+                if (umount2(found[n], MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+                        done++;
+                else
+                        log_warn("recovery: umount %s: %s", found[n], strerror(errno));
+        }
+        return done;
+}
+
+static bool remove_workspace(struct recovery_report *rep, const char *mountinfo, const char *work_dir,
+                             const char *id)
+{
+        _cleanup_free_ char *root = xasprintf("%s/%s%s", work_dir, WORKSPACE_PREFIX, id);
+        struct err e = ERR_INIT;
+        struct stat st;
+
+        if (lstat(root, &st) < 0)
+                return errno == ENOENT;
+        rep->mounts += detach_mounts(mountinfo, root);
+        if (rm_rf(root, &e) < 0) {
+                log_error("recovery: %s", e.msg);
+                return false;
+        }
+        rep->workspaces++;
+        return true;
+}
+
+static bool in_entries(const struct recovery_entry *v, size_t n, const char *id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i].exec_id, id) == 0)
+                        return true;
+        return false;
+}
+
+static void remove_groups(struct recovery_report *rep, const struct recovery_env *env, const char *id,
+                          bool kill_live)
+{
+        _cleanup_strv_free_ char **groups = recovery_cgroups(env->mountinfo, env->self_cgroup, id);
+
+        for (size_t i = 0; groups[i] != NULL; i++) {
+                pid_t pids[1];
+                bool had = false;
+
+                struct stat st;
+
+                /* a live jail attaches within milliseconds of making its
+                 * group: only a group empty for a minute is abandoned */
+                if (!kill_live && (stat(groups[i], &st) < 0 || st.st_mtime > time(NULL) - 60))
+                        continue;
+                if (!kill_live && group_pids(groups[i], pids, 1) > 0) {
+                        log_info("recovery: %s has live tasks (another runner's jail?); left alone",
+                                 groups[i]);
+                        rep->kept++;
+                        continue;
+                }
+                if (kill_group(groups[i], &had)) {
+                        rep->cgroups++;
+                        rep->cgroups_killed += had;
+                } else {
+                        log_warn("recovery: could not remove %s: %s", groups[i], strerror(errno));
+                        rep->kept++;
+                }
+        }
+}
+
+static void audit_recovered(struct audit_log *audit, const struct recovery_entry *e)
+{
+        json_t *f;
+        struct err err = ERR_INIT;
+
+        if (audit == NULL)
+                return;
+        f = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "exec_id", e->exec_id, "forge", e->forge,
+                      "job", e->job_id, "project", e->project, "recovered", 1,
+                      "reason", "the runner stopped while the job ran");
+        if (f == NULL || audit_append(audit, AUDIT_CLEANED, f, &err) < 0)
+                log_error("audit log: %s", f ? err.msg : "recovery record");
+        json_decref(f);
+}
+
+static int read_proc(char **out, const char *given, const char *path, struct err *err)
+{
+        size_t len;
+
+        if (given != NULL) {
+                *out = xstrdup(given);
+                return 0;
+        }
+        return file_read_all(out, &len, path, PROC_TEXT_MAX, err);
+}
+
+int recovery_run(struct recovery_report *out, const struct config *cfg, const char *journal_dir,
+                 struct audit_log *audit, const struct recovery_env *envp, struct err *err)
+{
+        struct recovery_env env = envp ? *envp : (struct recovery_env){ 0 };
+        _cleanup_free_ char *mountinfo = NULL, *self = NULL;
+        _cleanup_free_ struct recovery_entry *entries = NULL;
+        _cleanup_strv_free_ char **leftovers = NULL;
+        uint64_t min_age = env.workspace_min_age_ms ? env.workspace_min_age_ms
+                                                    : cfg->sandbox.wall_timeout_ms + 10 * 60 * 1000;
+        size_t n = 0;
+        int r;
+
+        memset(out, 0, sizeof(*out));
+        if ((r = read_proc(&mountinfo, env.mountinfo, "/proc/self/mountinfo", err)) < 0 ||
+            (r = read_proc(&self, env.self_cgroup, "/proc/self/cgroup", err)) < 0)
+                return r;
+        env.mountinfo = mountinfo;
+        env.self_cgroup = self;
+        if ((r = recovery_journal_list(&entries, &n, journal_dir, 4096, err)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const struct recovery_entry *e = &entries[i];
+                struct err je = ERR_INIT;
+
+                log_warn("recovery: job %s of %s (forge %s, execution %s) was interrupted when the "
+                         "runner stopped (pid %ld); cleaning up. The forge is not told: forge_ops "
+                         "cannot fail a job the runner no longer holds",
+                         e->job_id, e->project, e->forge, e->exec_id, e->pid);
+                remove_groups(out, &env, e->exec_id, true);
+                (void)remove_workspace(out, mountinfo, cfg->work_dir, e->exec_id);
+                audit_recovered(audit, e);
+                if (recovery_journal_remove(journal_dir, e->exec_id, &je) < 0)
+                        log_error("recovery: %s", je.msg);
+                out->jobs++;
+        }
+        if ((r = workspace_list_leftovers(&leftovers, cfg->work_dir, err)) < 0)
+                return r;
+        for (size_t i = 0; leftovers[i] != NULL; i++) {
+                _cleanup_free_ char *root = xasprintf("%s/%s%s", cfg->work_dir, WORKSPACE_PREFIX,
+                                                      leftovers[i]);
+                struct stat st;
+
+                if (in_entries(entries, n, leftovers[i]) || lstat(root, &st) < 0)
+                        continue;
+                /* not ours by the journal: maybe a `tfgate check` in progress */
+                if ((uint64_t)(time(NULL) - st.st_mtime) * 1000 < min_age) {
+                        log_info("recovery: workspace %s is recent and not in the journal; left alone", root);
+                        out->kept++;
+                        continue;
+                }
+                log_warn("recovery: removing stale workspace %s", root);
+                remove_groups(out, &env, leftovers[i], true);
+                (void)remove_workspace(out, mountinfo, cfg->work_dir, leftovers[i]);
+        }
+        /* anything else: empty groups go, busy ones belong to a live jail */
+        remove_groups(out, &env, NULL, false);
+        if (out->jobs + out->workspaces + out->cgroups + out->mounts > 0)
+                log_info("recovery: %zu interrupted job(s), %zu workspace(s), %zu cgroup(s) (%zu with "
+                         "tasks killed), %zu mount(s) cleaned up; %zu left alone",
+                         out->jobs, out->workspaces, out->cgroups, out->cgroups_killed, out->mounts,
+                         out->kept);
+        return 0;
+}
