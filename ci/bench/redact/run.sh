@@ -10,8 +10,8 @@
 # The log is generated once into BUILD_DIR/bench-redact/ (deleted at the
 # end).  Each tfgate/cat timing is the best of 3 runs of user+sys CPU seconds (the
 # filters are single-threaded, so CPU time is one core's time; wall time is
-# printed too).  sed with 10,000 expressions is measured on a 1/64 slice
-# and scaled, and says so; so is sed with 1,000 (on 1/16).
+# printed too).  sed with 1,000 expressions is measured on a 1/256 slice and
+# with 10,000 on a 1/2048 slice, scaled to the full size (said in the row).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../../.." && pwd)
 build=${1:-$src/build-redact}
@@ -39,8 +39,8 @@ PY
 echo "generating ${size_mb} MB of Terraform log text..."
 python3 "$src/ci/bench/redact/gen_log.py" $((size_mb * 1000000)) "$work/secrets10" > "$work/log"
 bytes=$(stat -c %s "$work/log")
-head -c $((bytes / 16)) "$work/log" > "$work/slice16"
-head -c $((bytes / 64)) "$work/log" > "$work/slice64"
+head -c $((bytes / 256)) "$work/log" > "$work/slice256"
+head -c $((bytes / 2048)) "$work/log" > "$work/slice2048"
 
 # measure INPUT CMD...: best of 3, prints "cpu_seconds wall_seconds"
 measure() {
@@ -78,5 +78,5 @@ sed_row() {
                 "$(echo "scale=1; $c / $cat_c" | bc -l)x (tfgate $(echo "scale=1; $c / $tf" | bc -l)x faster)"
 }
 sed_row 10 1 "$work/log" ""
-sed_row 1000 16 "$work/slice16" " (1/16 x16)"
-sed_row 10000 64 "$work/slice64" " (1/64 x64)"
+sed_row 1000 256 "$work/slice256" " (1/256 x256)"
+sed_row 10000 2048 "$work/slice2048" " (1/2048 x2048)"
