@@ -1,6 +1,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ static int buf_reserve(struct buf *b, size_t n, struct err *err)
                         break;
                 }
         }
-        if (cap > b->max + 1)
+        /* never more than max + 1, but max + 1 itself may wrap */
+        if (b->max < SIZE_MAX && cap > b->max + 1)
                 cap = b->max + 1;
         b->data = xrealloc(b->data, cap);
         b->cap = cap;
