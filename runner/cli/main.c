@@ -26,7 +26,11 @@ static const struct command commands[] = {
         { "run", cmd_run, "daemon: poll the forges and run jobs until SIGTERM",
           "tfgate run [-c FILE]\n" },
         { "check", cmd_check, "run one job locally and print its verdict",
-          "tfgate check [-c FILE] [--mode validate|plan|apply] [--out DIR] PATH|URL [--rev SHA]\n" },
+          "tfgate check [-c FILE] [--mode validate|plan|apply] [--out DIR] PATH|URL [--rev SHA]\n"
+          "             [--secrets-file F] [--secret-env NAME]... [--keep]\n"
+          "  --out DIR          result.json and result.dsse.json (default ./tfgate-result)\n"
+          "  --secrets-file F   values to mask in every output (NAME=VALUE lines, mode 0600)\n"
+          "  --keep             leave the workspace in place (debugging)\n" },
         { "inspect", cmd_inspect, "providers, lock entries and policy findings of a repository",
           "tfgate inspect [--json] [-c FILE] DIR\n" },
         { "providers", cmd_providers, "provider package hashes",
@@ -34,7 +38,8 @@ static const struct command commands[] = {
         { "jail", cmd_jail, "run a command in the jail",
           "tfgate jail [options] -- CMD ARGS...\n" },
         { "redact", cmd_redact, "the output filter, stdin to stdout",
-          "tfgate redact [--secrets-file F] [--secret-env NAME]...\n" },
+          "tfgate redact [--secrets-file F] [--secret-env NAME]... [--no-patterns]\n"
+          "              [--line-max SIZE] [--max SIZE]\n" },
         { "keygen", cmd_keygen, "create an Ed25519 signing key",
           "tfgate keygen --out FILE     writes FILE (0600) and FILE.pub\n" },
         { "sign", cmd_sign, "sign a result file",
