@@ -626,9 +626,12 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return err_set(err, errno, "jail: PR_SET_PDEATHSIG");
         reset_signals();
-        /* the supervisor puts us into the cgroups first */
+        /* the supervisor puts us into v2 cgroups first; v1 ones we enter */
         if ((r = wait_for(ctx->sock, JMSG_GO, err)) < 0)
                 return r;
+        for (int i = 0; ctx->self_attach[i] != NULL; i++)
+                if ((r = write_file(ctx->self_attach[i], "0", err)) < 0)
+                        return err_wrap(err, "jail: cgroup: attach");
         phase(ctx, "monitor");
         if (ctx->spec->netns_fd >= 0 && (r = jail_netns_join(ctx->spec->netns_fd, err)) < 0)
                 return r;

@@ -94,6 +94,9 @@ int jail_msg_send_fd(int sock, const struct jail_msg *m, int fd);
 int jail_msg_recv(int sock, struct jail_msg *m, int *fd);
 uint64_t jail_now_ns(void);
 
+/* the cgroup v1 controllers a jail uses; v2 uses one group (index 0) */
+enum { JCG_MEMORY = 0, JCG_PIDS, JCG_CPU, JCG__COUNT };
+
 /* everything the jail's processes need, prepared by the supervisor */
 struct jail_child_ctx {
         const struct jail_spec *spec;
@@ -104,6 +107,10 @@ struct jail_child_ctx {
         bool root_mode;         /* the supervisor writes the id maps */
         bool memory_cgroup;     /* else memory is capped with RLIMIT_AS */
         bool pids_cgroup;       /* else RLIMIT_NPROC is the pids limit */
+        /* cgroup v1: the monitor moves itself into these groups (writing 0
+         * to a "tasks" file skips the global lock a cgroup.procs write of
+         * another process takes, which costs an RCU grace period) */
+        char *self_attach[JCG__COUNT + 1];
         bool debug;             /* send JMSG_PHASE */
         uid_t outside_uid;
         gid_t outside_gid;
@@ -120,9 +127,12 @@ int jail_loopback_up(struct err *err);
 /* the monitor: forked by jail_run, never returns */
 __attribute__((noreturn)) void jail_monitor_main(const struct jail_child_ctx *ctx);
 
-/* ---- seccomp (seccomp.c) ---- */
-/* the two compiled programs, built once per process: the deny list
- * (libseccomp) and the by-number refusal of syscalls >= 454 */
+/* ---- seccomp (seccomp_rules.c, seccomp.c) ---- */
+/* compile the deny list with libseccomp (at build time: seccomp_gen.c);
+ * *out is malloc'd */
+int jail_seccomp_compile(struct sock_filter **out, size_t *n, struct err *err);
+/* the two programs the jail loads: the deny list as compiled at build time
+ * and the by-number refusal of syscalls >= 454 */
 int jail_seccomp_programs(const struct sock_fprog *out[2], struct err *err);
 /* load them into the calling thread (NO_NEW_PRIVS must be set); no malloc */
 int jail_seccomp_load(const struct sock_fprog *const progs[2]);
@@ -161,7 +171,6 @@ int jail_root_build(const struct jail_spec *spec, struct jail_srcs *srcs, int so
 int jail_walk_create(int dirfd, const char *rel, bool as_file, struct err *err);
 
 /* ---- cgroups (cgroup.c) ---- */
-enum { JCG_MEMORY = 0, JCG_PIDS, JCG_CPU, JCG__COUNT };
 
 struct jail_cgroup {
         enum jail_cgroup_mode mode;

@@ -321,6 +321,10 @@ static int start(struct run *R, struct err *err)
         ctx.root_mode = geteuid() == 0;
         ctx.memory_cgroup = R->cg.dir[JCG_MEMORY] != NULL || R->cg.mode == JAIL_CGROUP_V2;
         ctx.pids_cgroup = R->cg.dir[JCG_PIDS] != NULL || R->cg.mode == JAIL_CGROUP_V2;
+        if (R->cg.mode == JAIL_CGROUP_V1)
+                for (int c = 0, n = 0; c < JCG__COUNT; c++)
+                        if (R->cg.dir[c] != NULL)
+                                ctx.self_attach[n++] = xasprintf("%s/tasks", R->cg.dir[c]);
         ctx.outside_uid = R->ouid;
         ctx.outside_gid = R->ogid;
         R->xpid = fork();
@@ -331,6 +335,8 @@ static int start(struct run *R, struct err *err)
                 jail_monitor_main(&ctx);
         }
         r = R->xpid < 0 ? err_set(err, errno, "jail: fork") : 0;
+        for (int c = 0; c < JCG__COUNT; c++)
+                free(ctx.self_attach[c]);
         close(sp[1]);
         close(po[1]);
         close(pe[1]);
@@ -343,7 +349,7 @@ static int start(struct run *R, struct err *err)
                 return err_set(err, errno, "jail: non-blocking pipes");
         log_debug("jail %s: phase %-10s +%.3f ms", R->out->exec_id, "fork",
                   (double)(jail_now_ns() - R->t0) / 1e6);
-        if ((r = jail_cgroup_attach(&R->cg, R->xpid, err)) < 0)
+        if (R->cg.mode == JAIL_CGROUP_V2 && (r = jail_cgroup_attach(&R->cg, R->xpid, err)) < 0)
                 return r;
         log_debug("jail %s: phase %-10s +%.3f ms", R->out->exec_id, "attach",
                   (double)(jail_now_ns() - R->t0) / 1e6);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <setjmp.h>
@@ -150,6 +151,23 @@ static void filter_holds_each_rule(void **state)
         /* ioctl compares the low 32 bits only (CVE-2019-10063) */
         assert_non_null(strstr(pfc, "$a1.hi32 & 0x00000000 == 0"));
         assert_non_null(strstr(pfc, "action KILL"));
+}
+
+/* the program compiled at build time is what the table compiles to now */
+static void embedded_program_is_current(void **state)
+{
+        const struct sock_fprog *progs[2];
+        struct sock_filter *fresh = NULL;
+        struct err e = ERR_INIT;
+        size_t n = 0;
+
+        assert_int_equal(jail_seccomp_programs(progs, &e), 0);
+        assert_int_equal(jail_seccomp_compile(&fresh, &n, &e), 0);
+        assert_int_equal(progs[0]->len, n);
+        assert_memory_equal(progs[0]->filter, fresh, n * sizeof(*fresh));
+        free(fresh);
+        /* and the by-number filter ends in ERRNO(ENOSYS) */
+        assert_int_equal(progs[1]->filter[progs[1]->len - 1].k, SECCOMP_RET_ERRNO | ENOSYS);
 }
 
 static bool refused(const uint32_t (*b)[2], size_t n, uint32_t v)
@@ -394,6 +412,7 @@ int main(void)
                 cmocka_unit_test(table_covers_the_deny_list),
                 cmocka_unit_test(every_name_resolves),
                 cmocka_unit_test(filter_holds_each_rule),
+                cmocka_unit_test(embedded_program_is_current),
                 cmocka_unit_test(argument_blocks_exact),
                 cmocka_unit_test(filter_in_a_child),
         };
