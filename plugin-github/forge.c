@@ -48,6 +48,7 @@ static void gh_free(struct forge *f)
         free(g->cands);
         free(g->live);
         free(g->inflight);
+        free(g->own_runs);
         free(g->hints);
         free(g->http.user_agent);
         free(g->api_url);

@@ -120,6 +120,8 @@ struct gh_forge {
         struct github_hint *hints;
         size_t n_hints;
         uint64_t job_counter;
+        int64_t *own_runs;         /* runs this process claimed: never "taken back" */
+        size_t n_own_runs;
         struct github_stats stats;
 };
 

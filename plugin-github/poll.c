@@ -144,6 +144,13 @@ static int check_app(struct gh_cand *c, struct gh_forge *g, size_t repo, const c
                 c->kind = GH_CAND_RECLAIM;
                 c->run_id = json_integer_value(json_object_get(run, "id"));
                 json_decref(doc);
+                /* a run this process already had is not taken back: its
+                 * job is running, or its finish failed (left to a restart) */
+                pthread_mutex_lock(&g->mu);
+                for (size_t i = 0; mine && i < g->n_own_runs; i++)
+                        if (g->own_runs[i] == c->run_id)
+                                mine = false;
+                pthread_mutex_unlock(&g->mu);
                 return mine ? 1 : 0;
         }
         json_decref(doc);
@@ -467,6 +474,12 @@ int gh_poll(struct forge *f, struct job **out, struct err *err)
                 return r < 0 ? r : 1;
 
         r = claim_run(&run_id, g, &c, external_id, err);
+        if (r == 0 && run_id != 0) {
+                pthread_mutex_lock(&g->mu);
+                g->own_runs = xreallocarray(g->own_runs, g->n_own_runs + 1, sizeof(*g->own_runs));
+                g->own_runs[g->n_own_runs++] = run_id;
+                pthread_mutex_unlock(&g->mu);
+        }
         if (r == 0)
                 r = make_job(out, g, &c, run_id, err);
         if (r < 0) {
