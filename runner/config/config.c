@@ -1210,6 +1210,7 @@ static const struct key http_keys[] = {
         { .name = "badges", .kind = K_BOOL, .off = offsetof(struct cfg_http, badges) },
         { .name = "public_url", .kind = K_STR, .off = offsetof(struct cfg_http, public_url),
           .check = cfgv_public_url, .trim_slash = true },
+        { .name = "webhook_secret_file", .kind = K_SECRET, .off = offsetof(struct cfg_http, webhook_secret_file) },
 };
 
 static const struct key log_keys[] = {
@@ -1542,5 +1543,6 @@ void config_free(struct config *c)
         free(c->audit_path);
         free(c->http.listen);
         free(c->http.public_url);
+        free(c->http.webhook_secret_file);
         free(c);
 }

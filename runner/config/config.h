@@ -136,6 +136,7 @@ struct cfg_http {
         char *listen;                          /* NULL = off; "127.0.0.1:8080" */
         bool badges;
         char *public_url;
+        char *webhook_secret_file;             /* GitHub webhook secret; NULL = /hooks/github off */
 };
 
 struct config {

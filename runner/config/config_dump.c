@@ -188,6 +188,7 @@ int config_dump(const struct config *c, FILE *f)
         put_kv(f, "  ", "listen", c->http.listen);
         fprintf(f, "  badges: %s\n", c->http.badges ? "true" : "false");
         put_kv(f, "  ", "public_url", c->http.public_url);
+        put_kv(f, "  ", "webhook_secret_file", c->http.webhook_secret_file);
         fputs("log:\n", f);
         fprintf(f, "  level: %s\n", log_level_name(c->log_level));
         fprintf(f, "  format: %s\n", c->log_format == LOGF_JSON ? "json" : "text");
