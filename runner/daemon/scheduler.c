@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "recovery.h"
+#include "runner/fetch/url.h"
 #include "runner/metrics/metrics.h"
 #include "runner/redact/redact.h"
 #include "runner/util/cleanup.h"
@@ -443,6 +444,9 @@ static int run_pipeline(struct sjob *sj, struct pipeline_outcome *out, const str
         struct pipeline_job pj = {
                 .forge = forge_of(sj)->ops->name, .project = sj->job->project,
                 .url = sj->job->repo_url, .forge_url = forge_url_of(cf),
+                /* config allows an http:// forge only on loopback (tests);
+                 * its repositories are then on the same loopback host */
+                .url_flags = strncmp(forge_url_of(cf), "http://", 7) == 0 ? URL_ALLOW_HTTP_LOOPBACK : 0,
                 .sha = sj->job->sha, .ref = sj->job->ref ? sj->job->ref : "",
                 .refspecs = (const char *const *)sj->job->refspecs, .n_refspecs = sj->job->n_refspecs,
                 .username = sj->job->clone_username, .password = sj->job->clone_password,
