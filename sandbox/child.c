@@ -185,7 +185,7 @@ static int map_self(const struct jail_child_ctx *ctx, uid_t outer_uid, gid_t out
 
 static int wait_for(int sock, uint32_t type, struct err *err)
 {
-        struct jail_msg m;
+        struct jail_msg m = { 0 };
         int r = jail_msg_recv(sock, &m, NULL);
 
         if (r <= 0)
@@ -426,13 +426,29 @@ static int cmp_int(const void *a, const void *b)
         return (x > y) - (x < y);
 }
 
-/* close everything above 2 except the socket (CLOEXEC: gone at execve)
- * and the fds the spec passes on */
+/* close every fd above 2 but those in keep[] (n <= 80) */
+static void close_except(int *keep, size_t n)
+{
+        unsigned from = 3;
+
+        qsort(keep, n, sizeof(int), cmp_int);
+        for (size_t i = 0; i < n; i++) {
+                if (keep[i] < 0)
+                        continue;
+                if ((unsigned)keep[i] > from)
+                        close_range(from, (unsigned)keep[i] - 1, 0);
+                if ((unsigned)keep[i] + 1 > from)
+                        from = (unsigned)keep[i] + 1;
+        }
+        close_range(from, ~0U, 0);
+}
+
+/* the command: everything above 2 goes but the socket (CLOEXEC: gone at
+ * execve) and the fds the spec passes on */
 static int close_fds(const struct jail_child_ctx *ctx, struct err *err)
 {
-        int keep[66];
+        int keep[80];
         size_t n = 0;
-        unsigned from = 3;
 
         keep[n++] = ctx->sock;
         for (size_t i = 0; i < ctx->spec->n_pass_fds && n < ARRAY_SIZE(keep); i++) {
@@ -442,15 +458,25 @@ static int close_fds(const struct jail_child_ctx *ctx, struct err *err)
                         return err_set(err, errno, "jail: pass fd %d", fd);
                 keep[n++] = fd;
         }
-        qsort(keep, n, sizeof(int), cmp_int);
-        for (size_t i = 0; i < n; i++) {
-                if ((unsigned)keep[i] > from)
-                        close_range(from, (unsigned)keep[i] - 1, 0);
-                if ((unsigned)keep[i] + 1 > from)
-                        from = (unsigned)keep[i] + 1;
-        }
-        close_range(from, ~0U, 0);
+        close_except(keep, n);
         return 0;
+}
+
+/* the monitor is a fork of the runner: hold none of its other fds (forge
+ * connections, listeners) for the life of the jail */
+static void monitor_close_fds(const struct jail_child_ctx *ctx)
+{
+        int keep[80];
+        size_t n = 0;
+
+        keep[n++] = ctx->sock;
+        keep[n++] = ctx->out_w;
+        keep[n++] = ctx->err_w;
+        keep[n++] = ctx->stdin_fd;
+        keep[n++] = ctx->spec->netns_fd;
+        for (size_t i = 0; i < ctx->spec->n_pass_fds && n < ARRAY_SIZE(keep); i++)
+                keep[n++] = ctx->spec->pass_fds[i];
+        close_except(keep, n);
 }
 
 static int enter_workdir(const char *dir, struct err *err)
@@ -599,7 +625,7 @@ static __attribute__((noreturn)) void supervise(const struct jail_child_ctx *ctx
                         }
                 }
                 if (p[2].revents) {
-                        struct jail_msg in;
+                        struct jail_msg in = { 0 };
                         int r = jail_msg_recv(ctx->sock, &in, NULL);
 
                         if (r <= 0)
@@ -626,6 +652,7 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return err_set(err, errno, "jail: PR_SET_PDEATHSIG");
         reset_signals();
+        monitor_close_fds(ctx);
         /* the supervisor puts us into v2 cgroups first; v1 ones we enter */
         if ((r = wait_for(ctx->sock, JMSG_GO, err)) < 0)
                 return r;

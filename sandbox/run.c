@@ -302,6 +302,18 @@ static int start(struct run *R, struct err *err)
                 return r;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return err_set(err, errno, "jail: socketpair");
+        /* the command's standard fds are 0-2: keep the socket clear of them
+         * even when the runner was started with some closed */
+        if (sp[1] < 3) {
+                int fd = fcntl(sp[1], F_DUPFD_CLOEXEC, 3);
+
+                close(sp[1]);
+                if (fd < 0) {
+                        close(sp[0]);
+                        return err_set(err, errno, "jail: socketpair");
+                }
+                sp[1] = fd;
+        }
         R->sock = sp[0];
         if (pipe2(po, O_CLOEXEC) < 0) {
                 close(sp[1]);
@@ -446,7 +458,7 @@ static int loop(struct run *R)
                 if (n <= 0)
                         continue;
                 if (p[0].revents) {
-                        struct jail_msg m;
+                        struct jail_msg m = { 0 };
                         int fd = -1;
                         int r = jail_msg_recv(R->sock, &m, &fd);
 

@@ -10,6 +10,7 @@
  * Limits default to the config's sandbox section (-c FILE, else the
  * embedded default config). */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -460,6 +461,15 @@ static int signals_as_fd(sigset_t *set)
         return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* a closed 0, 1 or 2 would be taken by the next fd we open, and the
+ * command's output written into it: give them /dev/null first */
+static void guard_stdio(void)
+{
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+                        (void)open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+}
+
 static int exit_status(const struct jail_result *r, int canceled_by)
 {
         if (r->reason == JAIL_CANCELED && canceled_by > 0)
@@ -487,6 +497,7 @@ int cmd_jail(int argc, char **argv)
         int canceled_by = 0;
         int r;
 
+        guard_stdio();
         r = parse_args(&c, argc, argv);
         exec = c.exec;
         if (r != 0)

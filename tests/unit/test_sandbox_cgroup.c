@@ -59,6 +59,15 @@ static char *get(const char *rel)
         return text;
 }
 
+/* the file holds exactly want */
+static void expect_file(const char *rel, const char *want)
+{
+        _cleanup_free_ char *text = get(rel);
+
+        assert_non_null(text);
+        assert_string_equal(text, want);
+}
+
 static bool present(const char *rel)
 {
         _cleanup_free_ char *p = xasprintf("%s/%s", tmp, rel);
@@ -96,17 +105,17 @@ static void v1_create_limits_events_destroy(void **state)
         assert_int_equal(cg.mode, JAIL_CGROUP_V1);
         assert_true(present("memory/api/x1/tfgate-" ID));
         assert_true(present("pids/tfgate-" ID));
-        assert_string_equal(get("memory/api/x1/tfgate-" ID "/memory.limit_in_bytes"), "67108864");
+        expect_file("memory/api/x1/tfgate-" ID "/memory.limit_in_bytes", "67108864");
         /* no swap accounting in the fake tree: not invented */
         assert_false(present("memory/api/x1/tfgate-" ID "/memory.memsw.limit_in_bytes"));
         /* + the monitor and init */
-        assert_string_equal(get("pids/tfgate-" ID "/pids.max"), "12");
-        assert_string_equal(get("cpu/tfgate-" ID "/cpu.cfs_quota_us"), "50000");
-        assert_string_equal(get("cpu/tfgate-" ID "/cpu.cfs_period_us"), "100000");
+        expect_file("pids/tfgate-" ID "/pids.max", "12");
+        expect_file("cpu/tfgate-" ID "/cpu.cfs_quota_us", "50000");
+        expect_file("cpu/tfgate-" ID "/cpu.cfs_period_us", "100000");
 
         assert_int_equal(jail_cgroup_attach(&cg, 4242, &e), 0);
-        assert_string_equal(get("pids/tfgate-" ID "/cgroup.procs"), "4242\n");
-        assert_string_equal(get("memory/api/x1/tfgate-" ID "/cgroup.procs"), "4242\n");
+        expect_file("pids/tfgate-" ID "/cgroup.procs", "4242\n");
+        expect_file("memory/api/x1/tfgate-" ID "/cgroup.procs", "4242\n");
 
         jail_cgroup_events(&cg, &oom, &pids);
         assert_false(oom);
@@ -228,10 +237,10 @@ static void v2_delegated(void **state)
         put("v2/svc/cgroup.subtree_control", "\n");
         assert_int_equal(jail_cgroup_create(&cg, mi, "0::/svc\n", ID, &l, false, &e), 0);
         assert_int_equal(cg.mode, JAIL_CGROUP_V2);
-        assert_string_equal(get("v2/svc/cgroup.subtree_control"), "+memory +pids +cpu");
-        assert_string_equal(get("v2/svc/tfgate-" ID "/memory.max"), "33554432");
-        assert_string_equal(get("v2/svc/tfgate-" ID "/pids.max"), "9");
-        assert_string_equal(get("v2/svc/tfgate-" ID "/cpu.max"), "150000 100000");
+        expect_file("v2/svc/cgroup.subtree_control", "+memory +pids +cpu");
+        expect_file("v2/svc/tfgate-" ID "/memory.max", "33554432");
+        expect_file("v2/svc/tfgate-" ID "/pids.max", "9");
+        expect_file("v2/svc/tfgate-" ID "/cpu.max", "150000 100000");
         put("v2/svc/tfgate-" ID "/memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 0\n");
         jail_cgroup_events(&cg, &oom, &pids);
         assert_false(oom);
