@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #include "runner/hcl/hcl.h"
+
+#include "in_jail.h"
 #include "runner/util/buf.h"
 #include "runner/util/cleanup.h"
 #include "runner/util/fileio.h"

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "in_jail.h"
+
 int main(int argc, char **argv)
 {
         if (argc >= 2 && strcmp(argv[1], "--tfgate-probe") == 0) {
