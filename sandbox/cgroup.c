@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -530,6 +531,7 @@ static __attribute__((noreturn)) void janitor_main(const struct jail_cgroup *cg,
                 close_range(3, (unsigned)fd - 1, 0);
         close_range((unsigned)fd + 1, ~0U, 0);
         set_title("tfgate-jail-janitor");
+        (void)prctl(PR_SET_NAME, "tfgate-janitor", 0, 0, 0);
         do
                 n = read(fd, &c, 1);
         while (n < 0 && errno == EINTR);

@@ -328,6 +328,7 @@ static __attribute__((noreturn)) void init_main(const struct jail_child_ctx *ctx
         struct err e = ERR_INIT;
         sigset_t chld;
 
+        (void)prctl(PR_SET_NAME, "tfgate-init", 0, 0, 0);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
                 err_set(&e, errno, "jail: init: PR_SET_PDEATHSIG");
                 die(ctx, &e, 1);
@@ -521,17 +522,23 @@ static int exec_command(const struct jail_spec *spec, struct err *err)
         return err_set(err, saved, "jail: exec %s", name);
 }
 
-static __attribute__((noreturn)) void command_main(const struct jail_child_ctx *ctx)
+static __attribute__((noreturn)) void command_main(const struct jail_child_ctx *ctx, int ready)
 {
         struct jail_msg m = { .type = JMSG_EXEC };
         struct err e = ERR_INIT;
         _cleanup_close_ int adj = -1;
         int abi = 0;
+        char c;
 
+        (void)prctl(PR_SET_NAME, "tfgate-command", 0, 0, 0);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
                 err_set(&e, errno, "jail: PR_SET_PDEATHSIG");
                 die(ctx, &e, 127);
         }
+        /* init builds the root (and says why on the socket if it cannot) */
+        if (read(ready, &c, 1) != 1)
+                _exit(127);
+        close(ready);
         phase(ctx, "command");
         if (setup_stdio(ctx, &e) < 0 || enter_workdir(ctx->spec->workdir, &e) < 0 ||
             set_limits(ctx, &e) < 0)
@@ -646,15 +653,15 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
 {
         struct jail_srcs srcs = { 0 };
         int ready[2];
-        char c;
         int r;
 
+        (void)prctl(PR_SET_NAME, "tfgate-monitor", 0, 0, 0);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return err_set(err, errno, "jail: PR_SET_PDEATHSIG");
         reset_signals();
         monitor_close_fds(ctx);
         /* the supervisor puts us into v2 cgroups first; v1 ones we enter */
-        if ((r = wait_for(ctx->sock, JMSG_GO, err)) < 0)
+        if (ctx->wait_go && (r = wait_for(ctx->sock, JMSG_GO, err)) < 0)
                 return r;
         for (int i = 0; ctx->self_attach[i] != NULL; i++)
                 if ((r = write_file(ctx->self_attach[i], "0", err)) < 0)
@@ -683,8 +690,6 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
                 close(ready[0]);
                 init_main(ctx, &srcs, ready[1]);
         }
-        close(ready[1]);
-        jail_srcs_close(&srcs);
         mon->init_fd = pidfd_open(mon->init, 0);
         if (mon->init_fd < 0) {
                 r = err_set(err, errno, "jail: pidfd of init");
@@ -693,13 +698,8 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
                 return r;
         }
         report_pid(ctx, true, mon->init, mon->init_fd);
-        if (read(ready[0], &c, 1) != 1) {
-                /* init said why on the socket */
-                kill_jail(mon);
-                waitpid(mon->init, NULL, 0);
-                _exit(1);
-        }
-        close(ready[0]);
+        /* the command starts now and waits for init's root itself: one
+         * hand-over less on the way to execve */
         mon->cmd = fork();
         if (mon->cmd < 0) {
                 r = err_set(err, errno, "jail: fork the command");
@@ -707,8 +707,14 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
                 waitpid(mon->init, NULL, 0);
                 return r;
         }
-        if (mon->cmd == 0)
-                command_main(ctx);
+        if (mon->cmd == 0) {
+                close(ready[1]);
+                jail_srcs_close(&srcs);
+                command_main(ctx, ready[0]);
+        }
+        close(ready[0]);
+        close(ready[1]);
+        jail_srcs_close(&srcs);
         mon->cmd_fd = pidfd_open(mon->cmd, 0);
         if (mon->cmd_fd >= 0)
                 report_pid(ctx, false, mon->cmd, mon->cmd_fd);

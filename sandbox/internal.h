@@ -63,7 +63,7 @@ struct jail_spec {
  * monitor, the jail's init and the command (until its execve) share the
  * other, so every message is one datagram and they never interleave. */
 enum jail_msg_type {
-        JMSG_GO = 1,    /* S -> monitor: attached to the cgroups, go on */
+        JMSG_GO = 1,    /* S -> monitor: attached to the v2 cgroup, go on */
         JMSG_USERNS,    /* monitor -> S: write my id maps (runner is root) */
         JMSG_MAPPED,    /* S -> monitor: maps written */
         JMSG_PIDS,      /* monitor -> S: a = init or b = command (host pids), with
@@ -105,6 +105,7 @@ struct jail_child_ctx {
         int err_w;
         int stdin_fd;
         bool root_mode;         /* the supervisor writes the id maps */
+        bool wait_go;           /* cgroup v2: the supervisor attaches us first */
         bool memory_cgroup;     /* else memory is capped with RLIMIT_AS */
         bool pids_cgroup;       /* else RLIMIT_NPROC is the pids limit */
         /* cgroup v1: the monitor moves itself into these groups (writing 0

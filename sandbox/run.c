@@ -89,6 +89,13 @@ const char *jail_cgroup_mode_name(enum jail_cgroup_mode m)
         return (unsigned)m < ARRAY_SIZE(names) ? names[m] : "?";
 }
 
+static void phase_log(const struct run *R, const char *name)
+{
+        if (R->debug)
+                log_debug("jail %s: phase %-10s +%.3f ms", R->out->exec_id, name,
+                          (double)(jail_now_ns() - R->t0) / 1e6);
+}
+
 static void close_fd(int *fd)
 {
         if (*fd >= 0)
@@ -200,6 +207,7 @@ static void on_message(struct run *R, const struct jail_msg *m, int fd)
                 set_setup_error(R, m->text, m->code);
                 break;
         case JMSG_STATUS:
+                phase_log(R, "status");
                 R->got_status = true;
                 R->wstatus = m->a;
                 R->cpu_us = m->cpu_us;
@@ -270,6 +278,7 @@ static void reap_monitor(struct run *R)
         while (waitpid(R->xpid, &R->x_status, 0) < 0 && errno == EINTR)
                 ;
         R->x_reaped = true;
+        phase_log(R, "reaped");
         R->x_reaped_at = jail_now_ns();
 }
 
@@ -293,13 +302,10 @@ static int start(struct run *R, struct err *err)
         if (r < 0)
                 return r;
         R->out->cgroup = R->cg.mode;
-        log_debug("jail %s: phase %-10s +%.3f ms", R->out->exec_id, "cgroups",
-                  (double)(jail_now_ns() - R->t0) / 1e6);
+        phase_log(R, "cgroups");
         if (R->cg.mode == JAIL_CGROUP_NONE)
                 log_debug("jail %s: no cgroup delegation: memory and pids are rlimits only",
                           R->out->exec_id);
-        if ((r = jail_cgroup_janitor(&R->janitor, &R->janitor_fd, &R->cg, err)) < 0)
-                return r;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return err_set(err, errno, "jail: socketpair");
         /* the command's standard fds are 0-2: keep the socket clear of them
@@ -331,6 +337,7 @@ static int start(struct run *R, struct err *err)
         ctx.err_w = pe[1];
         ctx.stdin_fd = R->io->stdin_fd;
         ctx.root_mode = geteuid() == 0;
+        ctx.wait_go = R->cg.mode == JAIL_CGROUP_V2;
         ctx.memory_cgroup = R->cg.dir[JCG_MEMORY] != NULL || R->cg.mode == JAIL_CGROUP_V2;
         ctx.pids_cgroup = R->cg.dir[JCG_PIDS] != NULL || R->cg.mode == JAIL_CGROUP_V2;
         if (R->cg.mode == JAIL_CGROUP_V1)
@@ -359,18 +366,19 @@ static int start(struct run *R, struct err *err)
                 return err_set(err, errno, "jail: pidfd_open");
         if (fcntl(R->out_r, F_SETFL, O_NONBLOCK) < 0 || fcntl(R->err_r, F_SETFL, O_NONBLOCK) < 0)
                 return err_set(err, errno, "jail: non-blocking pipes");
-        log_debug("jail %s: phase %-10s +%.3f ms", R->out->exec_id, "fork",
-                  (double)(jail_now_ns() - R->t0) / 1e6);
-        if (R->cg.mode == JAIL_CGROUP_V2 && (r = jail_cgroup_attach(&R->cg, R->xpid, err)) < 0)
-                return r;
-        log_debug("jail %s: phase %-10s +%.3f ms", R->out->exec_id, "attach",
-                  (double)(jail_now_ns() - R->t0) / 1e6);
-        {
+        phase_log(R, "fork");
+        if (R->cg.mode == JAIL_CGROUP_V2) {
                 struct jail_msg go = { .type = JMSG_GO };
 
+                if ((r = jail_cgroup_attach(&R->cg, R->xpid, err)) < 0)
+                        return r;
+                phase_log(R, "attach");
                 if ((r = jail_msg_send(R->sock, &go)) < 0)
                         return err_set(err, -r, "jail: start the monitor");
         }
+        /* after the monitor, so it starts working meanwhile */
+        if ((r = jail_cgroup_janitor(&R->janitor, &R->janitor_fd, &R->cg, err)) < 0)
+                return r;
         return 0;
 }
 
@@ -548,6 +556,7 @@ static void finish(struct run *R)
         if (R->cg.mode != JAIL_CGROUP_NONE && jail_cgroup_destroy(&R->cg, &e) < 0)
                 log_warn("%s", e.msg);
         jail_cgroup_janitor_done(R->janitor, R->janitor_fd);
+        phase_log(R, "cleaned");
         R->out->wall_ms = (jail_now_ns() - R->t0) / NS_PER_MS;
 }
 

@@ -428,7 +428,7 @@ static void print_json(struct cli *c, const struct jail_result *r, const char *e
         json_object_set_new(o, "exit_code", r->exited ? json_integer(r->exit_code) : json_null());
         json_object_set_new(o, "signal", r->signal > 0 ? json_integer(r->signal) : json_null());
         json_object_set_new(o, "wall_ms", json_integer((json_int_t)r->wall_ms));
-        json_object_set_new(o, "setup_ms", json_real((double)r->setup_us / 1000.0));
+        json_object_set_new(o, "setup_ms", json_real((double)(r->setup_us / 10) / 100.0));
         json_object_set_new(o, "cpu_ms", json_integer((json_int_t)r->cpu_ms));
         json_object_set_new(o, "peak_memory", json_integer((json_int_t)r->peak_memory));
         json_object_set_new(o, "output_bytes", json_integer((json_int_t)r->output_bytes));
@@ -438,7 +438,7 @@ static void print_json(struct cli *c, const struct jail_result *r, const char *e
         json_object_set_new(o, "exec_id", json_string(r->exec_id));
         if (error != NULL)
                 json_object_set_new(o, "error", json_string(error));
-        line = json_dumps(o, JSON_COMPACT);
+        line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
         json_decref(o);
         if (line == NULL)
                 return;
