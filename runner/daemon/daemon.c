@@ -338,7 +338,8 @@ static void loop(struct daemon *d)
                                        { .fd = d->listen_fd, .events = POLLIN } };
                 struct sched_stats st;
 
-                if (poll(p, 2, 200) < 0 && errno != EINTR)
+                /* idle: one wake-up a second; stopping: notice the end sooner */
+                if (poll(p, 2, stopping ? 100 : 1000) < 0 && errno != EINTR)
                         log_error("poll: %s", strerror(errno));
                 if (p[0].revents & POLLIN)
                         handle_signals(d, &stopping);

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# ci/bench/daemon/run.sh [BUILD_DIR] - an idle `tfgate run`: resident memory
+# and CPU per hour with one GitLab forge polled every 3 s against the fake
+# GitLab (tests/fake/gitlab), no jobs.  Measured over DURATION seconds
+# (default 60) and scaled to an hour.  Targets (issue 8): RSS under 10 MB,
+# under 1 CPU-second per hour.
+# Baseline, in the same run and window: a shell loop sending the same poll
+# with curl every 3 s (the cost of the HTTP requests alone, process start
+# included); the daemon's CPU is printed as a ratio against it.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+build=${1:-$top/build}
+TFGATE=$build/runner/cli/tfgate
+TFGATE_SRC=$top
+export TFGATE TFGATE_SRC
+duration=${DURATION:-60}
+hz=$(getconf CLK_TCK)
+
+WORK=$(mktemp -d /tmp/tfgate-bench-daemon.XXXXXX)
+FAKE_PID=
+DPID=
+LOOP_PID=
+cleanup() {
+  [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+  [ -n "$LOOP_PID" ] && kill "$LOOP_PID" 2>/dev/null && wait "$LOOP_PID" 2>/dev/null
+  fake_stop
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+. "$top/tests/fake/gitlab/fake_lib.sh"
+
+TOKEN=glrt-bench_$RANDOM$RANDOM
+printf '%s\n' "$TOKEN" >"$WORK/token"
+chmod 600 "$WORK/token"
+fake_start --runner-token "$TOKEN"
+{
+  echo "state_dir: $WORK/state"
+  echo "work_dir: $WORK/work"
+  echo "emulator: none"
+  echo "forges:"
+  echo "  - { type: gitlab, url: \"$FAKE_URL\", token_file: $WORK/token, poll_interval: 3s }"
+} >"$WORK/run.yaml"
+chmod 0644 "$WORK/run.yaml"
+
+"$TFGATE" run -c "$WORK/run.yaml" >"$WORK/daemon.out" 2>"$WORK/daemon.err" </dev/null &
+DPID=$!
+poll_loop() {
+  while :; do
+    curl -sS -o /dev/null --max-time 10 -X POST -H 'Content-Type: application/json' \
+      --data "{\"token\":\"$TOKEN\",\"info\":{}}" "$FAKE_URL/api/v4/jobs/request" || true
+    sleep 3
+  done
+}
+poll_loop &
+LOOP_PID=$!
+sleep 3  # start-up, first polls
+
+# utime+stime (+ children's, for the loop: curl and sleep) in ticks
+ticks() { awk -v kids="$2" '{ t = $14 + $15; if (kids) t += $16 + $17; print t }' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+d0=$(ticks "$DPID" 0); l0=$(ticks "$LOOP_PID" 1)
+fake_log; p0=$("$PY" -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["path"]=="/api/v4/jobs/request"))' "$WORK/log.json")
+peak=0
+for _ in $(seq "$duration"); do
+  r=$(rss_kb "$DPID"); [ "$r" -gt "$peak" ] && peak=$r
+  sleep 1
+done
+d1=$(ticks "$DPID" 0); l1=$(ticks "$LOOP_PID" 1)
+fake_log; p1=$("$PY" -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["path"]=="/api/v4/jobs/request"))' "$WORK/log.json")
+kill -0 "$DPID" || { echo "the daemon died:"; cat "$WORK/daemon.err"; exit 1; }
+# most of RSS is shared library text (libcrypto, libgit2, libcurl...):
+# private = pages only this process has; PSS = its share of the rest
+priv=$(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$DPID/smaps_rollup")
+pss=$(awk '/^Pss:/ {print $2}' "/proc/$DPID/smaps_rollup")
+
+"$PY" - "$d0" "$d1" "$l0" "$l1" "$hz" "$duration" "$peak" "$p0" "$p1" "$priv" "$pss" <<'PY'
+import sys
+d0, d1, l0, l1, hz, dur, peak, p0, p1, priv, pss = (float(x) for x in sys.argv[1:])
+daemon = (d1 - d0) / hz * 3600 / dur
+loop = (l1 - l0) / hz * 3600 / dur
+print("idle tfgate run, one GitLab forge polled every 3 s, %d s measured, scaled to 1 h" % dur)
+print("  polls seen by the fake:      %d (both pollers; ~%.0f expected)" % (p1 - p0, 2 * dur / 3))
+print("  daemon CPU:                  %.2f s/h  (target < 1 s/h; clock tick %.0f ms)" % (daemon, 1000 / hz))
+print("  baseline (curl loop) CPU:    %.2f s/h" % loop)
+print("  ratio daemon / baseline:     %.3f" % (daemon / loop if loop > 0 else float("nan")))
+print("  daemon peak RSS:             %.1f MB  (target < 10 MB)" % (peak / 1024))
+print("    of which private:          %.1f MB; PSS %.1f MB" % (priv / 1024, pss / 1024))
+PY
