@@ -112,6 +112,8 @@ void jail_spec_get_limits(struct jail_limits *out, const struct jail_spec *spec)
  * and the steps talking to it); the spec keeps its own reference. */
 int jail_spec_set_net(struct jail_spec *spec, enum jail_net net, struct err *err);
 int jail_spec_set_netns(struct jail_spec *spec, const struct jail_netns *ns, struct err *err);
+/* the same from a descriptor of a network namespace (dup'ed) */
+int jail_spec_set_netns_fd(struct jail_spec *spec, int nsfd, struct err *err);
 /* TCP connect is allowed only to these ports (Landlock ABI >= 4) */
 int jail_spec_allow_connect(struct jail_spec *spec, uint16_t port, struct err *err);
 

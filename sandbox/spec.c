@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -341,6 +344,25 @@ int jail_spec_set_netns(struct jail_spec *s, const struct jail_netns *ns, struct
         if (ns == NULL || jail_netns_fd(ns) < 0)
                 return err_set(err, EINVAL, "jail: no network namespace given");
         fd = fcntl(jail_netns_fd(ns), F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return err_set(err, errno, "jail: keep the network namespace");
+        if (s->netns_fd >= 0)
+                close(s->netns_fd);
+        s->netns_fd = fd;
+        return 0;
+}
+
+int jail_spec_set_netns_fd(struct jail_spec *s, int nsfd, struct err *err)
+{
+        int r = check_mutable(s, err);
+        int fd, type;
+
+        if (r < 0)
+                return r;
+        type = nsfd >= 0 ? ioctl(nsfd, NS_GET_NSTYPE) : -1;
+        if (type != CLONE_NEWNET)
+                return err_set(err, EINVAL, "jail: fd %d: not a network namespace", nsfd);
+        fd = fcntl(nsfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return err_set(err, errno, "jail: keep the network namespace");
         if (s->netns_fd >= 0)

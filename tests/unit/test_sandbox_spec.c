@@ -1,5 +1,6 @@
 /* test_sandbox_spec.c - building, validating and freezing a jail spec. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -204,6 +205,22 @@ static void outside_ids(void **state)
         }
 }
 
+static void netns_fd_checked(void **state)
+{
+        _cleanup_(jail_spec_freep) struct jail_spec *s = jail_spec_new();
+        _cleanup_close_ int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        struct err e = ERR_INIT;
+
+        assert_true(own >= 0 && mnt >= 0);
+        assert_int_equal(jail_spec_set_netns_fd(s, -1, &e), -EINVAL);
+        assert_int_equal(jail_spec_set_netns_fd(s, mnt, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "not a network namespace"));
+        assert_int_equal(jail_spec_set_netns_fd(s, own, &e), 0);
+        /* the spec holds its own descriptor */
+        assert_true(s->netns_fd >= 0 && s->netns_fd != own);
+}
+
 static void freeze_adds_defaults_and_sorts(void **state)
 {
         _cleanup_(jail_spec_freep) struct jail_spec *s = jail_spec_new();
@@ -304,6 +321,7 @@ static void frozen_is_immutable(void **state)
         assert_int_equal(jail_spec_set_limits(s, &l, &e), -EPERM);
         assert_int_equal(jail_spec_set_net(s, JAIL_NET_NONE, &e), -EPERM);
         assert_int_equal(jail_spec_set_netns(s, ns, &e), -EPERM);
+        assert_int_equal(jail_spec_set_netns_fd(s, 0, &e), -EPERM);
         assert_int_equal(jail_spec_allow_connect(s, 80, &e), -EPERM);
         assert_int_equal(jail_spec_set_ids(s, 1, 1, &e), -EPERM);
         assert_int_equal(jail_spec_set_outside_ids(s, 5000, 5000, &e), -EPERM);
@@ -328,6 +346,7 @@ int main(void)
                 cmocka_unit_test(env_list),
                 cmocka_unit_test(argv_and_ids),
                 cmocka_unit_test(outside_ids),
+                cmocka_unit_test(netns_fd_checked),
                 cmocka_unit_test(freeze_adds_defaults_and_sorts),
                 cmocka_unit_test(no_defaults),
                 cmocka_unit_test(mark_exec),
