@@ -46,7 +46,6 @@ static void gh_free(struct forge *f)
         }
         free(g->etags);
         free(g->cands);
-        free(g->live);
         free(g->inflight);
         free(g->own_runs);
         free(g->hints);
@@ -177,7 +176,8 @@ int github_forge_new(struct forge **out, const struct cfg_forge *cfg, const char
         g->app_id = cfg->app_id;
         g->timing = (struct github_timing){ .max_wait_ms = 120000, .backoff_ms = 1000,
                                             .retries = 2, .mutate_gap_ms = 1000,
-                                            .request_timeout_ms = 30000 };
+                                            .request_timeout_ms = 30000,
+                                            .cancel_check_ms = 10000 };
         g->http.user_agent = xstrdup("tfgate/" TFGATE_VERSION);
         g->http.ca_file = g->ca_file;
         g->http.cert_file = g->cert_file;

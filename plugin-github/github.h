@@ -47,6 +47,7 @@ struct github_timing {
         unsigned retries;          /* 5xx retries per request (default 2) */
         uint64_t mutate_gap_ms;    /* pause between mutating calls (default 1 s) */
         uint64_t request_timeout_ms; /* whole request (default 30 s) */
+        uint64_t cancel_check_ms;  /* canceled(): look at the PR at most this often (10 s) */
 };
 void github_forge_set_timing(struct forge *f, const struct github_timing *t);
 

@@ -113,8 +113,7 @@ struct gh_forge {
         unsigned scan_failures;
         struct gh_cand *cands;
         size_t n_cands;
-        struct gh_live *live;      /* heads of open PRs at the last scan */
-        size_t n_live;
+        uint64_t cands_ms;         /* when the candidates were found */
         struct gh_live *inflight;  /* claimed and not finished */
         size_t n_inflight;
         struct github_hint *hints;
@@ -132,6 +131,8 @@ struct gh_job {
         char *details_url;
         struct buf tail;           /* last GH_TAIL_MAX bytes of the log */
         bool finished;
+        bool canceled;             /* the PR closed or its head moved (sticky) */
+        uint64_t next_check_ms;    /* canceled(): next look at the PR */
 };
 
 #define GH_TAIL_MAX (60u * 1024)

@@ -25,20 +25,20 @@
 
 #define SCAN_BACKOFF_MAX_MS (5u * 60 * 1000)
 #define CANDIDATES_MAX 10000
+#define CANDIDATES_TTL_MS (60u * 1000)
+#define OWN_RUNS_MAX 65536
 
 struct scan {
         struct gh_cand *cands;
         size_t n_cands;
-        struct gh_live *live;
+        struct gh_live *live;      /* heads seen in this scan (one job per head) */
         size_t n_live;
-        bool *repo_ok;
 };
 
 static void scan_free(struct scan *s)
 {
         free(s->cands);
         free(s->live);
-        free(s->repo_ok);
 }
 
 static bool live_has(const struct gh_live *v, size_t n, size_t repo, const char *sha)
@@ -290,7 +290,6 @@ static int scan(struct gh_forge *g, struct err *err)
         struct err first = ERR_INIT;
         size_t ok = 0;
 
-        s.repo_ok = xcalloc(g->n_repos + 1, sizeof(bool));
         for (size_t i = 0; i < g->n_repos; i++) {
                 struct err e = ERR_INIT;
 
@@ -303,24 +302,16 @@ static int scan(struct gh_forge *g, struct err *err)
                                 break;
                         continue;
                 }
-                s.repo_ok[i] = true;
                 ok++;
         }
         pthread_mutex_lock(&g->mu);
-        /* keep the previous heads of repositories this scan could not read, so
-         * an API failure never looks like a closed pull request */
-        for (size_t i = 0; i < g->n_live; i++)
-                if (!s.repo_ok[g->live[i].repo])
-                        live_add(&s.live, &s.n_live, g->live[i].repo, g->live[i].sha);
-        free(g->live);
-        g->live = TAKE_PTR(s.live);
-        g->n_live = s.n_live;
         free(g->cands);
         g->cands = TAKE_PTR(s.cands);
         g->n_cands = s.n_cands;
-        /* hints are consumed by a scan that read every repository */
-        if (ok == g->n_repos)
-                g->n_hints = 0;
+        /* hints are consumed by any scan: one whose repository failed still
+         * finds a re-run later through the App's check suite */
+        g->n_hints = 0;
+        g->cands_ms = gh_now_ms();
         pthread_mutex_unlock(&g->mu);
         scan_free(&s);
         if (ok == 0 && first.code != 0) {
@@ -432,6 +423,9 @@ int gh_poll(struct forge *f, struct job **out, struct err *err)
 
         *out = NULL;
         pthread_mutex_lock(&g->mu);
+        /* candidates found long ago may be stale (a push, a close): look again */
+        if (g->n_cands > 0 && now - g->cands_ms > CANDIDATES_TTL_MS)
+                g->n_cands = 0;
         if (g->n_cands == 0 && (now >= g->next_scan_ms || g->n_hints > 0)) {
                 uint64_t calls0 = g->stats.requests - g->stats.not_modified;
                 uint64_t next;
@@ -476,6 +470,12 @@ int gh_poll(struct forge *f, struct job **out, struct err *err)
         r = claim_run(&run_id, g, &c, external_id, err);
         if (r == 0 && run_id != 0) {
                 pthread_mutex_lock(&g->mu);
+                if (g->n_own_runs == OWN_RUNS_MAX) {
+                        /* forget the oldest half: those jobs finished long ago */
+                        memmove(g->own_runs, g->own_runs + OWN_RUNS_MAX / 2,
+                                (OWN_RUNS_MAX / 2) * sizeof(*g->own_runs));
+                        g->n_own_runs = OWN_RUNS_MAX / 2;
+                }
                 g->own_runs = xreallocarray(g->own_runs, g->n_own_runs + 1, sizeof(*g->own_runs));
                 g->own_runs[g->n_own_runs++] = run_id;
                 pthread_mutex_unlock(&g->mu);
@@ -494,17 +494,38 @@ int gh_poll(struct forge *f, struct job **out, struct err *err)
         return 0;
 }
 
+/* The job's pull request, looked at with a conditional GET at most every
+ * cancel_check_ms (a 304 costs no rate limit): closed, or its head moved
+ * on, means the result would be for a commit nobody asks about anymore.
+ * Only a clear answer cancels; errors and rate limits do not. */
 bool gh_canceled(struct forge *f, struct job *j)
 {
         struct gh_forge *g = gh_of(f);
         struct gh_job *gj = j->priv;
-        bool gone;
+        _cleanup_free_ char *url = NULL, *what = NULL;
+        uint64_t now = gh_now_ms(), every;
+        json_t *doc = NULL;
+        const char *state, *head;
 
+        if (gj->canceled || now < gj->next_check_ms)
+                return gj->canceled;
         pthread_mutex_lock(&g->mu);
-        /* the pull request closed or its head moved on at the last scan */
-        gone = !live_has(g->live, g->n_live, gj->repo, j->sha);
+        every = g->timing.cancel_check_ms;
         pthread_mutex_unlock(&g->mu);
-        return gone;
+        gj->next_check_ms = now + every;
+        url = xasprintf("/repos/%s/pulls/%" PRIu64, g->repos[gj->repo].full, gj->number);
+        what = xasprintf("pull request %s#%" PRIu64, g->repos[gj->repo].full, gj->number);
+        if (get_json(&doc, g, gj->repo, url, what, NULL) < 0)
+                return false;
+        state = json_string_value(json_object_get(doc, "state"));
+        head = json_string_value(json_object_get(json_object_get(doc, "head"), "sha"));
+        if (state != NULL && head != NULL && (strcmp(state, "open") != 0 || strcmp(head, j->sha) != 0)) {
+                log_info("github: %s: %s, canceling the job for %.12s", what,
+                         strcmp(state, "open") != 0 ? "closed" : "head moved", j->sha);
+                gj->canceled = true;
+        }
+        json_decref(doc);
+        return gj->canceled;
 }
 
 void gh_release(struct gh_forge *g, size_t repo, const char *sha)

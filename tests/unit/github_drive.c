@@ -8,6 +8,7 @@
  *                [--state DIR] [--scans K] [--interval-ms MS]
  *                [--result FILE] [--envelope FILE] [--outcome NAME]
  *                [--claim-only] [--details-url URL] [--max-wait-ms MS]
+ *                [--log FILE] [--wait-cancel S]
  *   github_drive jwt --key PEM --app-id N        print a JWT
  *   github_drive summary RESULT [ENVELOPE]       print output.summary
  *   github_drive webhook SECRET SIGNATURE FILE   verify a delivery (exit 0/1) */
@@ -149,11 +150,14 @@ int main(int argc, char **argv)
                 { "details-url", required_argument, NULL, 'd' },
                 { "max-wait-ms", required_argument, NULL, 'W' },
                 { "log", required_argument, NULL, 'L' },
+                { "wait-cancel", required_argument, NULL, 'w' },
                 { NULL, 0, NULL, 0 },
         };
         struct cfg_forge cfg = { .type = FORGE_GITHUB, .name = "github", .poll_interval_ms = 100 };
         struct github_timing timing = { .max_wait_ms = 5000, .backoff_ms = 50, .retries = 2,
-                                        .mutate_gap_ms = 0, .request_timeout_ms = 10000 };
+                                        .mutate_gap_ms = 0, .request_timeout_ms = 10000,
+                                        .cancel_check_ms = 200 };
+        unsigned wait_cancel = 0;
         const char *state = NULL, *result = NULL, *envelope = NULL, *details = NULL, *logfile = NULL;
         enum job_outcome outcome = JOB_PASSED;
         bool claim_only = false;
@@ -203,6 +207,7 @@ int main(int argc, char **argv)
                 case 'd': details = optarg; break;
                 case 'W': timing.max_wait_ms = strtoull(optarg, NULL, 10); break;
                 case 'L': logfile = optarg; break;
+                case 'w': wait_cancel = (unsigned)strtoul(optarg, NULL, 10); break;
                 default: return 2;
                 }
         }
@@ -222,7 +227,7 @@ int main(int argc, char **argv)
                         github_forge_stats(f, &st);
                         {
                                 struct timespec ts = { 0, 0 };
-                                uint64_t ms = st.next_poll_ms < 3000 ? st.next_poll_ms : 3000;
+                                uint64_t ms = st.next_poll_ms < 300 ? st.next_poll_ms : 300;
 
                                 ts.tv_sec = (time_t)(ms / 1000);
                                 ts.tv_nsec = (long)(ms % 1000) * 1000000;
@@ -249,7 +254,18 @@ int main(int argc, char **argv)
                                 print_event("started", j->id);
                         if (logtext != NULL && f->ops->log(f, j, logtext, ll, &e) < 0)
                                 print_event("log_error", e.msg);
-                        print_event(f->ops->canceled(f, j) ? "canceled" : "running", j->id);
+                        /* bounded: wait_cancel seconds in 100 ms steps */
+                        for (unsigned t = 0; t <= wait_cancel * 10; t++) {
+                                struct timespec ts = { 0, 100 * 1000000L };
+
+                                if (f->ops->canceled(f, j)) {
+                                        rep.outcome = JOB_CANCELED;
+                                        break;
+                                }
+                                if (t < wait_cancel * 10)
+                                        nanosleep(&ts, NULL);
+                        }
+                        print_event(rep.outcome == JOB_CANCELED ? "canceled" : "running", j->id);
                         if (f->ops->finish(f, j, &rep, &e) < 0)
                                 print_event("finish_error", e.msg);
                         else

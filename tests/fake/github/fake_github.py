@@ -20,6 +20,8 @@ injects faults and returns every request recorded:
                            head_repo?, head_clone_url?, draft?}], "page_size"?: N}
   POST /_control/fault    {"method": "GET", "path": "regex", "status": 429,
                            "headers": {...}, "body": {...}, "count": N}
+                          or {..., "expire_tokens": true}: every token issued
+                          so far expires just before that request is served
   POST /_control/expire_tokens   every installation token issued so far now
                                  answers 401 (GitHub's expiry)
   POST /_control/rerequest {"repo": "o/r", "sha": "..."}  the App's suite
@@ -161,6 +163,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if f["count"] > 0 and f.get("method", self.command) == self.command \
                     and re.search(f["path"], path):
                 f["count"] -= 1
+                if f.get("expire_tokens"):
+                    # the tokens expire now; the request itself is checked as usual
+                    for t in self.server.state.tokens.values():
+                        t["expired"] = True
+                    return None
                 return f
         return None
 
@@ -260,6 +267,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(401, {"message": "Bad credentials"})
         if rest == "pulls" and self.command == "GET":
             return self.pulls(repo, q, tok)
+        m = re.match(r"^pulls/(\d+)$", rest)
+        if m and self.command == "GET":
+            r = st.repo(repo)
+            pr = [x for x in r["prs"] if x["number"] == int(m.group(1))]
+            gone = [x for x in r.get("closed", []) if x["number"] == int(m.group(1))]
+            if not pr and not gone:
+                return self.reply(404, {"message": "Not Found"})
+            x = (pr or gone)[0]
+            v = copy.deepcopy(st.ex["pull-request"])
+            v["number"], v["state"] = x["number"], "open" if pr else "closed"
+            v["requested_teams"] = []   # the spec's own example breaks its schema here
+            v["head"]["sha"] = x["sha"]
+            v["base"]["repo"]["full_name"] = r["full"]
+            return self.reply(200, v, auth_key=tok)
         m = re.match(r"^commits/([0-9a-f]+)/check-runs$", rest)
         if m and self.command == "GET":
             sha = m.group(1)
@@ -394,6 +415,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             if p == "prs":
                 r = st.repo(body["repo"])
+                # pull requests that disappear are closed (GET /pulls/N says so)
+                now = {x["number"] for x in body["prs"]}
+                r["closed"] = r.get("closed", []) + [x for x in r["prs"] if x["number"] not in now]
                 r["prs"] = body["prs"]
                 r["page_size"] = body.get("page_size", 100)
                 r["next_override"] = body.get("next_override")
