@@ -105,7 +105,12 @@ print(json.dumps({"repo": repo, "page_size": 2,
                           for n in range(a, b + 1)]}))
 EOF
 }
-drive_app() { "$DRIVE" --api "$API" --clone "$CLONE" --app-id $APP --key app.pem --interval-ms 200 "$@"; }
+drive_app() {
+        "$DRIVE" --api "$API" --clone "$CLONE" --app-id $APP --key app.pem --interval-ms 200 "$@"
+        local rc=$?
+        [ $rc -eq 0 ] || bad "github_drive exited $rc ($*)"
+        return 0
+}
 
 # ---- discovery across 3 pages, ETag 304s ----
 ctl prs "$(prs_json o/pages 1 5)"
@@ -440,6 +445,10 @@ for r in reqs:
         assert len(b["description"]) <= 140
 EOF
 grep -q "Traceback\|fake_github:" fake.err && bad "fake GitHub errors: $(head -5 fake.err)"
+# under the sanitizer build, any report in the driver's stderr fails the test
+if grep -l "Sanitizer\|runtime error" ./*.err > san.txt 2>/dev/null; then
+        bad "sanitizer reports in: $(tr '\n' ' ' < san.txt)"
+fi
 
 [ "$FAILS" -eq 0 ] || { echo "$FAILS check(s) failed"; exit 1; }
 echo "all GitHub checks passed"
