@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "recovery.h"
+#include "runner/http/http.h"
 #include "runner/pipeline/pipeline.h"
 #include "runner/sign/audit.h"
 #include "runner/sign/keys.h"
@@ -62,6 +63,11 @@ struct daemon {
         char *journal_dir;
         char *sock_path;
         int sig_fd, lock_fd, listen_fd;
+        /* the HTTP endpoint keeps the config it started with: http.* and
+         * the signing key's path change with a restart, not a reload */
+        struct config *http_cfg;
+        struct http_hooks http_hooks;
+        struct http_server *http;
 };
 
 static int load_config(struct config **out, const char *path, struct err *err)
@@ -252,6 +258,52 @@ static int take_state_dir(struct daemon *d, const struct config *cfg, struct err
         return 0;
 }
 
+static bool http_ready(void *ctx)
+{
+        struct daemon *d = ctx;
+
+        return sched_ready(d->sched);
+}
+
+/* a verified GitHub webhook: the events that mean new or re-requested work
+ * make the pollers look now; polling stays the source of jobs */
+static int http_webhook(void *ctx, const char *event, const char *delivery, const char *body,
+                        size_t len)
+{
+        static const char *const work[] = { "pull_request", "check_suite", "check_run" };
+        struct daemon *d = ctx;
+
+        for (size_t i = 0; i < ARRAY_SIZE(work); i++) {
+                if (strcmp(event, work[i]) == 0) {
+                        log_info("webhook %s (%s): polling now", event, delivery);
+                        sched_poll_now(d->sched);
+                        break;
+                }
+        }
+        return 0;
+}
+
+static int start_http(struct daemon *d, struct err *err)
+{
+        int r = load_config(&d->http_cfg, d->o->config_path, err);
+
+        if (r < 0)
+                return r;
+        d->http_hooks = (struct http_hooks){
+                .ctx = d,
+                .ready = http_ready,
+                .webhook = http_webhook,
+                .webhook_secret_file = d->http_cfg->http.webhook_secret_file,
+        };
+        r = http_server_start(&d->http, d->http_cfg, d->state, &d->http_hooks, err);
+        if (r < 0)
+                return err_wrap(err, "http endpoint");
+        if (d->http != NULL)
+                log_info("http endpoint on %s (port %u)", d->http_cfg->http.listen,
+                         (unsigned)http_server_port(d->http));
+        return 0;
+}
+
 static int start(struct daemon *d, struct config **cfgp, struct err *err)
 {
         struct config *cfg = *cfgp;
@@ -294,7 +346,9 @@ static int start(struct daemon *d, struct config **cfgp, struct err *err)
         }
         r = sched_set_config(d->sched, TAKE_PTR(*cfgp), forges, cfg->n_forges, err);
         free(forges);
-        return r < 0 ? DAEMON_EXIT_INFRA : DAEMON_EXIT_OK;
+        if (r < 0)
+                return DAEMON_EXIT_INFRA;
+        return start_http(d, err) < 0 ? DAEMON_EXIT_INFRA : DAEMON_EXIT_OK;
 }
 
 /* read the pending signals; returns what they ask of the loop */
@@ -354,6 +408,8 @@ static void loop(struct daemon *d)
 
 static void finish(struct daemon *d)
 {
+        http_server_stop(d->http);
+        config_free(d->http_cfg);
         if (d->sched != NULL) {
                 int stuck = sched_wait(d->sched, d->o->poll_grace_ms ? d->o->poll_grace_ms : 10000);
 

@@ -82,6 +82,7 @@ struct sched {
         bool stopping;
         enum sched_stop_mode stop_mode;
         bool abandon_pollers;           /* sched_wait gave up on stuck pollers */
+        uint64_t poke;                  /* sched_poll_now() count */
 };
 
 static uint64_t now_ms(void)
@@ -705,17 +706,24 @@ static void *poller_main(void *arg)
         uint64_t base = s->o.backoff_base_ms ? s->o.backoff_base_ms : 1000;
         uint64_t cap = s->o.backoff_max_ms ? s->o.backoff_max_ms : 60000;
         uint64_t next = 0;
+        uint64_t seen_poke;
         unsigned failures = 0;
 
         free(arg);
         log_thread_own_exec_id(NULL);
         pthread_mutex_lock(&s->mu);
+        seen_poke = s->poke;
         while (!s->stopping && !g->retired) {
                 struct job *j = NULL;
                 struct err e = ERR_INIT;
                 uint64_t delay;
                 int r;
 
+                if (s->poke != seen_poke) {
+                        seen_poke = s->poke;
+                        if (failures == 0)
+                                next = 0;
+                }
                 if (now_ms() < next) {
                         wait_until(&s->cv, &s->mu, next);
                         continue;
@@ -752,6 +760,7 @@ static void *poller_main(void *arg)
                 }
                 pthread_mutex_lock(&s->mu);
                 s->reserved--;
+                sf->answered = failures == 0;
                 if (r == 0) {
                         /* the forge handed it to us: it is ours to report, even when stopping */
                         log_info("forge %s: job %s of %s claimed", sf->forge->name, j->id, j->project);
@@ -771,6 +780,26 @@ static void *poller_main(void *arg)
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
         return NULL;
+}
+
+bool sched_ready(struct sched *s)
+{
+        bool ready;
+
+        pthread_mutex_lock(&s->mu);
+        ready = s->cur != NULL && !s->stopping;
+        for (size_t i = 0; ready && i < s->cur->n_forges; i++)
+                ready = s->cur->forges[i].answered;
+        pthread_mutex_unlock(&s->mu);
+        return ready;
+}
+
+void sched_poll_now(struct sched *s)
+{
+        pthread_mutex_lock(&s->mu);
+        s->poke++;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- generations ---- */

@@ -50,6 +50,9 @@ struct sched_forge {
          * never again: e.g. its token was refused); NULL = the interval */
         uint64_t (*poll_delay_ms)(struct forge *f);
         int refused;                            /* poll's "payload refused, poll again" code; 0 none */
+        /* the scheduler's own record: the last poll answered (job, none or
+         * refused payload) rather than failed; false until the first poll */
+        bool answered;
 };
 
 struct sched_opts {
@@ -95,6 +98,13 @@ struct sched_stats {
         uint32_t concurrency;                   /* of the current generation */
 };
 void sched_get_stats(struct sched *s, struct sched_stats *out);
+
+/* true when every forge of the current generation answered its last poll
+ * (GET /healthz); false before the first polls */
+bool sched_ready(struct sched *s);
+/* poll every forge now instead of at its next interval (a webhook said
+ * there is work); back-off after errors still holds */
+void sched_poll_now(struct sched *s);
 
 /* the running and queued jobs: [{"id","exec_id","forge","project","step","elapsed"}]
  * (elapsed in whole seconds); new reference */

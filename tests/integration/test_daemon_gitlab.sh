@@ -48,8 +48,10 @@ printf '%s\n' "$TOKEN" >"$CK/token"
 chmod 600 "$CK/token"
 fake_start --runner-token "$TOKEN" --repos "$REPOS"
 
+HTTP_PORT=$((20000 + RANDOM % 20000))
 ck_config "$CK/run.yaml" plan none \
   "audit: { path: $CK/audit.log }" \
+  "http: { listen: \"127.0.0.1:$HTTP_PORT\", badges: true }" \
   "concurrency: 2" \
   "forges:" \
   "  - { type: gitlab, url: \"$FAKE_URL\", token_file: $CK/token, poll_interval: 300ms }"
@@ -122,6 +124,22 @@ check "pass: the job token never reaches the trace" \
 check "pass: result.json uploaded as an artifact" \
   "any(a['type']=='archive' and 'result.json' in a['names'] for a in J['$id_ok']['artifacts'])"
 check "pass: no protocol errors" "L['errors']==[]"
+
+# the HTTP endpoint of the running daemon (TB1 operations, issue 10)
+H=http://127.0.0.1:$HTTP_PORT
+expect "http: healthz answers 200 once the forge answered its polls" \
+  bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $H/healthz)\" = 200 ]"
+curl -s "$H/metrics" >"$CK/metrics.txt"
+expect "http: metrics count the passed job" grep -q '^tfgate_jobs_total{forge="gitlab",verdict="passed"' "$CK/metrics.txt"
+expect "http: metrics parse as Prometheus text" bash -c "python3 $TFGATE_SRC/tests/integration/prom_check.py < $CK/metrics.txt >/dev/null"
+curl -s "$H/badge/gitlab/ops%2Finfra/main.json" >"$CK/badge.json"
+expect "http: the badge of ops/infra main says passed, green" \
+  grep -q '"message":"passed".*"color":"brightgreen"\|"color":"brightgreen".*"message":"passed"' "$CK/badge.json"
+exec_ok=$(ls -t "$CK"/state/results | head -1)
+expect "http: the job's results page shows the verdict" \
+  bash -c "curl -s $H/results/$exec_ok | grep -q PASSED"
+expect "http: traversal refused" \
+  bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --path-as-is $H/results/../../etc/passwd)\" = 404 ]"
 
 # 2. a failing check
 id_bad=$(queue valid "\"repo\": \"ops/invalid.git\", \"sha\": \"$SHA_BAD\"")
