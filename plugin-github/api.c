@@ -127,11 +127,20 @@ static bool is_mutation(const char *method)
         return strcmp(method, "GET") != 0;
 }
 
+static void wipe_freep(char **s)
+{
+        if (*s != NULL) {
+                explicit_bzero(*s, strlen(*s));
+                free(*s);
+        }
+}
+
 /* one attempt; *retry set when the caller should try again */
 static int attempt(struct gh_forge *g, const struct gh_call *c, const char *url,
                    struct gh_resp *rs, bool *retry_auth, struct err *err)
 {
-        _cleanup_free_ char *auth = NULL, *etag = NULL, *cached = NULL;
+        _cleanup_(wipe_freep) char *auth = NULL;
+        _cleanup_free_ char *etag = NULL, *cached = NULL;
         struct gh_req rq = { .method = c->method, .url = url, .body = c->body };
         size_t cached_len = 0;
         uint64_t ah;
