@@ -9,24 +9,10 @@
 #include "../util/cleanup.h"
 #include "../util/xalloc.h"
 
-static const char *const rule_ids[RULE__COUNT] = {
-        [RULE_PROVISIONER_LOCAL_EXEC] = "provisioner-local-exec",
-        [RULE_PROVISIONER_REMOTE_EXEC] = "provisioner-remote-exec",
-        [RULE_DATA_EXTERNAL] = "data-external",
-        [RULE_DATA_HTTP] = "data-http",
-        [RULE_MODULE_REMOTE_SOURCE] = "module-remote-source",
-        [RULE_OVERRIDE_FILE] = "override-file",
-        [RULE_BACKEND_REMOTE] = "backend-remote",
-        [RULE_PROVIDER_NOT_ALLOWED] = "provider-not-allowed",
-        [RULE_PROVIDER_UNPINNED] = "provider-unpinned",
-        [RULE_LOCK_MISSING] = "lock-missing",
-        [RULE_HASH_MISMATCH] = "hash-mismatch",
-        [RULE_MIRROR_MISSING] = "mirror-missing",
-};
-
+/* the ids are the config's policy keys: one table, in runner/config */
 const char *policy_rule_id(enum policy_rule r)
 {
-        return (unsigned)r < RULE__COUNT ? rule_ids[r] : NULL;
+        return (unsigned)r < RULE__COUNT ? policy_rule_name(r) : NULL;
 }
 
 enum policy_action policy_default_action(enum policy_rule r)

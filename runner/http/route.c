@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "http_int.h"
+#include "runner/state/state.h"
 #include "runner/util/cleanup.h"
 #include "runner/util/randid.h"
 #include "runner/util/xalloc.h"
@@ -57,18 +58,6 @@ char *http_decode_segment(const char *s, size_t n)
         if (k == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
                 return NULL;
         return TAKE_PTR(out);
-}
-
-static bool forge_name_ok(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 64)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
-                        return false;
-        return true;
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix, size_t *stem)
@@ -116,7 +105,7 @@ static void route_badge(struct http_route *out, const char *p)
                 goto out;
         forge = http_decode_segment(segs[0], lens[0]);
         ref = http_decode_segment(segs[n - 1], stem);
-        if (forge == NULL || ref == NULL || !forge_name_ok(forge) || strlen(ref) > 1024)
+        if (forge == NULL || ref == NULL || !state_forge_name_valid(forge) || strlen(ref) > 1024)
                 goto out;
         for (size_t i = 1; i + 1 < n; i++) {
                 _cleanup_free_ char *part = http_decode_segment(segs[i], lens[i]);

@@ -71,7 +71,7 @@ static bool has_control(const char *s)
         return false;
 }
 
-static bool forge_name_valid(const char *s)
+bool state_forge_name_valid(const char *s)
 {
         size_t n = s != NULL ? strlen(s) : 0;
 
@@ -99,7 +99,7 @@ static int record_check(const struct state_record *r, struct err *err)
 {
         if (r->exec_id == NULL || !randid_valid(r->exec_id))
                 return err_set(err, EINVAL, "state: execution id is not 32 lowercase hex digits");
-        if (!forge_name_valid(r->forge))
+        if (!state_forge_name_valid(r->forge))
                 return err_set(err, EINVAL, "state: forge name is not [A-Za-z0-9._-]{1,64}");
         if (r->project == NULL || r->project[0] == '\0' || strlen(r->project) > 256 ||
             has_control(r->project))

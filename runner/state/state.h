@@ -81,5 +81,7 @@ int state_read(char **out, size_t *len, const struct state *s, const char *exec_
                const char *file, size_t max, struct err *err);
 /* the verdict names state_record accepts */
 bool state_verdict_valid(const char *verdict);
+/* a forge name as config allows it: [A-Za-z0-9._-]{1,64} */
+bool state_forge_name_valid(const char *s);
 
 #endif
