@@ -323,7 +323,7 @@ static void reset_signals(void)
 /* ---- init: pid 1 ---- */
 
 static __attribute__((noreturn)) void init_main(const struct jail_child_ctx *ctx,
-                                                struct jail_srcs *srcs, int ready)
+                                                struct jail_srcs *srcs, int ready, int go)
 {
         struct err e = ERR_INIT;
         sigset_t chld;
@@ -333,8 +333,9 @@ static __attribute__((noreturn)) void init_main(const struct jail_child_ctx *ctx
                 err_set(&e, errno, "jail: init: PR_SET_PDEATHSIG");
                 die(ctx, &e, 1);
         }
-        if (jail_root_build(ctx->spec, srcs, ctx->sock, ctx->debug, &e) < 0)
+        if (jail_root_build(ctx->spec, srcs, ctx->sock, ctx->debug, go, &e) < 0)
                 die(ctx, &e, 1);
+        close(go);
         jail_srcs_close(srcs);
         if (write(ready, "R", 1) != 1) {
                 err_set(&e, errno, "jail: init: report ready");
@@ -652,7 +653,7 @@ static __attribute__((noreturn)) void supervise(const struct jail_child_ctx *ctx
 static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct err *err)
 {
         struct jail_srcs srcs = { 0 };
-        int ready[2];
+        int ready[2], go[2];
         int r;
 
         (void)prctl(PR_SET_NAME, "tfgate-monitor", 0, 0, 0);
@@ -681,15 +682,17 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
                 return r;
         (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         phase(ctx, "sources");
-        if (pipe2(ready, O_CLOEXEC) < 0)
+        if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
                 return err_set(err, errno, "jail: pipe");
         mon->init = fork();
         if (mon->init < 0)
                 return err_set(err, errno, "jail: fork init");
         if (mon->init == 0) {
                 close(ready[0]);
-                init_main(ctx, &srcs, ready[1]);
+                close(go[1]);
+                init_main(ctx, &srcs, ready[1], go[0]);
         }
+        close(go[0]);
         mon->init_fd = pidfd_open(mon->init, 0);
         if (mon->init_fd < 0) {
                 r = err_set(err, errno, "jail: pidfd of init");
@@ -709,9 +712,19 @@ static int monitor(const struct jail_child_ctx *ctx, struct monitor *mon, struct
         }
         if (mon->cmd == 0) {
                 close(ready[1]);
+                close(go[1]);
                 jail_srcs_close(&srcs);
                 command_main(ctx, ready[0]);
         }
+        /* the command is a task now: init may pivot (see jail_root_build) */
+        if (write(go[1], "G", 1) != 1) {
+                r = err_set(err, errno, "jail: release init");
+                kill_jail(mon);
+                waitpid(mon->cmd, NULL, 0);
+                waitpid(mon->init, NULL, 0);
+                return r;
+        }
+        close(go[1]);
         close(ready[0]);
         close(ready[1]);
         jail_srcs_close(&srcs);

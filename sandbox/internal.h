@@ -162,9 +162,10 @@ struct jail_srcs {
 int jail_srcs_open(struct jail_srcs *srcs, const struct jail_spec *spec, struct err *err);
 void jail_srcs_close(struct jail_srcs *srcs);
 /* build the new root on a tmpfs, mount /proc, pivot_root, detach the old
- * root; runs in the jail's init (pid 1, inside the new PID namespace) */
+ * root; runs in the jail's init (pid 1, inside the new PID namespace).
+ * Before the pivot it reads one byte from go (if >= 0). */
 int jail_root_build(const struct jail_spec *spec, struct jail_srcs *srcs, int sock, bool debug,
-                    struct err *err);
+                    int go, struct err *err);
 /* open the components of rel (relative to dirfd) one by one, never
  * following a symlink, creating missing directories (mode 0755); the last
  * component is created as a directory (as_file false) or an empty file.

@@ -366,7 +366,7 @@ static uint64_t root_size(const struct jail_spec *spec)
 }
 
 int jail_root_build(const struct jail_spec *spec, struct jail_srcs *srcs, int sock, bool debug,
-                    struct err *err)
+                    int go, struct err *err)
 {
         _cleanup_close_ int root = -1;
         int r;
@@ -403,6 +403,19 @@ int jail_root_build(const struct jail_spec *spec, struct jail_srcs *srcs, int so
         phase(sock, debug, "dev+proc");
         if (set_attr(root, MOUNT_ATTR_RDONLY, 0) < 0)
                 return err_set(err, errno, "jail: new root: read-only");
+        /* pivot_root moves the root of every task that has the old one, but
+         * a task being forked meanwhile keeps the old root: wait until the
+         * command exists */
+        if (go >= 0) {
+                char c;
+                ssize_t n;
+
+                do
+                        n = read(go, &c, 1);
+                while (n < 0 && errno == EINTR);
+                if (n != 1)
+                        return err_set(err, n < 0 ? errno : EPIPE, "jail: the monitor went away");
+        }
         if (fchdir(root) < 0)
                 return err_set(err, errno, "jail: new root: chdir");
         if (syscall(SYS_pivot_root, ".", ".") < 0)
