@@ -10,7 +10,8 @@
 # ETag 304s, token renewal after a 401, secondary rate limits honoured,
 # 5xx storms, 422, the check run lifecycle with annotations in batches, a
 # re-run, commit status mode, shards, hostile pull request data, Markdown
-# escaping checked with GitHub's renderer (cmark-gfm), webhook signatures.
+# escaping checked with GitHub's renderer (cmark-gfm), webhook signatures,
+# TLS verification with a private CA and mTLS (a TLS fake, without Prism).
 set -u
 : "${TFGATE_SRC:?source tree}" "${TFGATE_BUILD:?build tree}"
 
@@ -423,6 +424,41 @@ SIG=$(openssl dgst -sha256 -hmac "s3cret" -r hook.json | cut -d' ' -f1)
 "$DRIVE" webhook s3cret "sha256=$SIG" hook.json > /dev/null && ok "webhook: openssl-computed X-Hub-Signature-256 accepted" || bad "webhook good signature"
 "$DRIVE" webhook wrong "sha256=$SIG" hook.json > /dev/null && bad "webhook with the wrong secret accepted" || ok "webhook: forged signature refused"
 "$DRIVE" webhook s3cret "sha1=$SIG" hook.json > /dev/null && bad "webhook sha1= accepted" || ok "webhook: wrong prefix refused"
+
+# ---- TLS: verification always on, a private CA, mTLS ----
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=tfgate-test-ca 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 -subj /CN=other-ca 2>/dev/null
+for n in srv cli; do
+        openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=127.0.0.1 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\n' > $n.ext
+        openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days 2 \
+                -extfile $n.ext 2>/dev/null
+done
+chmod 600 cli.key
+python3 "$FAKE" --spec cut.json --pubkey app.pub --app-id $APP --lifetime 120 \
+        --tls-cert srv.pem --tls-key srv.key --tls-client-ca ca.pem > tls.port 2> tls-fake.log &
+PIDS+=($!)
+for _ in $(seq 50); do [ -s tls.port ] && break; sleep 0.1; done
+TPORT=$(head -1 tls.port)
+TAPI="https://127.0.0.1:$TPORT"
+curl -sf --cacert ca.pem --cert cli.pem --key cli.key -X POST -H 'Content-Type: application/json' \
+        -d '{"repo": "o/tls", "prs": [{"number": 1, "sha": "'"$(sha 61)"'"}]}' "$TAPI/_control/prs" > /dev/null ||
+        bad "TLS fake did not start: $(tail -3 tls-fake.log)"
+drive_tls() { "$DRIVE" --api "$TAPI" --clone "$TAPI" --app-id $APP --key app.pem --interval-ms 100 \
+        --repo o/tls --claim-only --scans 1 "$@"; }
+drive_tls > tls1.out 2> tls1.err
+grep -q '"event":"job"' tls1.out && bad "TLS: a certificate from an unknown CA was accepted" ||
+        { grep -qi 'certificate' tls1.out && ok "TLS: an unknown CA is refused (system store, verification on)" ||
+          bad "TLS: no certificate error: $(cat tls1.out)"; }
+drive_tls --ca-file other.pem > tls2.out 2> tls2.err
+! grep -q '"event":"job"' tls2.out && grep -qi 'certificate' tls2.out &&
+        ok "TLS: a ca_file of another CA is refused" || bad "TLS: wrong ca_file: $(cat tls2.out)"
+drive_tls --ca-file ca.pem > tls3.out 2> tls3.err
+! grep -q '"event":"job"' tls3.out && grep -q '"event":"poll_error"' tls3.out &&
+        ok "mTLS: without a client certificate the server refuses" || bad "mTLS without a certificate: $(cat tls3.out)"
+drive_tls --ca-file ca.pem --client-cert cli.pem --client-key cli.key > tls4.out 2> tls4.err
+grep -q '"event":"job"' tls4.out && ok "TLS + mTLS: ca_file and client certificate: the job is claimed" ||
+        { bad "mTLS with the right certificates failed"; cat tls4.out; }
 
 # ---- what Prism saw, and what Prism cannot check ----
 if grep -E "✖|UNPROCESSABLE_ENTITY|VIOLATIONS|NO_PATH_MATCHED|NOT_ACCEPTABLE" prism.log > prism.err; then

@@ -9,6 +9,7 @@
  *                [--result FILE] [--envelope FILE] [--outcome NAME]
  *                [--claim-only] [--details-url URL] [--max-wait-ms MS]
  *                [--log FILE] [--wait-cancel S]
+ *                [--ca-file PEM] [--client-cert PEM --client-key PEM]
  *   github_drive jwt --key PEM --app-id N        print a JWT
  *   github_drive summary RESULT [ENVELOPE]       print output.summary
  *   github_drive webhook SECRET SIGNATURE FILE   verify a delivery (exit 0/1) */
@@ -151,6 +152,9 @@ int main(int argc, char **argv)
                 { "max-wait-ms", required_argument, NULL, 'W' },
                 { "log", required_argument, NULL, 'L' },
                 { "wait-cancel", required_argument, NULL, 'w' },
+                { "ca-file", required_argument, NULL, 'A' },
+                { "client-cert", required_argument, NULL, 'P' },
+                { "client-key", required_argument, NULL, 'K' },
                 { NULL, 0, NULL, 0 },
         };
         struct cfg_forge cfg = { .type = FORGE_GITHUB, .name = "github", .poll_interval_ms = 100 };
@@ -208,6 +212,9 @@ int main(int argc, char **argv)
                 case 'W': timing.max_wait_ms = strtoull(optarg, NULL, 10); break;
                 case 'L': logfile = optarg; break;
                 case 'w': wait_cancel = (unsigned)strtoul(optarg, NULL, 10); break;
+                case 'A': cfg.tls.ca_file = optarg; break;
+                case 'P': cfg.tls.client_cert_file = optarg; break;
+                case 'K': cfg.tls.client_key_file = optarg; break;
                 default: return 2;
                 }
         }

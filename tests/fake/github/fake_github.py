@@ -36,6 +36,7 @@ the token); If-None-Match that matches answers 304.
 usage: fake_github.py --spec CUT.json --pubkey APP.pub --app-id N
                       [--pat TOKEN] [--token-len N] [--public-url URL]
                       [--limit N] [--remaining N] [--lifetime S]
+                      [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 Prints the port on stdout once it listens.
 """
 import argparse
@@ -47,6 +48,7 @@ import json
 import os
 import re
 import secrets
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -473,12 +475,22 @@ def main():
     ap.add_argument("--limit", type=int, default=5000)
     ap.add_argument("--remaining", type=int, default=4999)
     ap.add_argument("--lifetime", type=int, default=300)
+    ap.add_argument("--tls-cert", default="")
+    ap.add_argument("--tls-key", default="")
+    ap.add_argument("--tls-client-ca", default="", help="require a client certificate (mTLS)")
     args = ap.parse_args()
     with open(args.spec) as f:
         spec = json.load(f)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.state = State(args, spec)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.tls_client_ca)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Timer(args.lifetime, lambda: os._exit(3)).start()
     print(srv.server_address[1], flush=True)
     srv.serve_forever()
