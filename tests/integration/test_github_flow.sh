@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_github.sh - plugin-github against a fake GitHub (tests/fake/github/
+# test_github_flow.sh - plugin-github against a fake GitHub (tests/fake/github/
 # fake_github.py) behind Prism 5.14.2 in validating-proxy mode (--errors) with
 # GitHub's own OpenAPI description (@octokit/openapi 23.0.2, cut to the
 # operations tfgate uses).  Every request tfgate makes is validated by Prism:
