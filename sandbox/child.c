@@ -326,6 +326,7 @@ static __attribute__((noreturn)) void init_main(const struct jail_child_ctx *ctx
                                                 struct jail_srcs *srcs, int ready, int go)
 {
         struct err e = ERR_INIT;
+        struct stat root;
         sigset_t chld;
 
         (void)prctl(PR_SET_NAME, "tfgate-init", 0, 0, 0);
@@ -337,7 +338,8 @@ static __attribute__((noreturn)) void init_main(const struct jail_child_ctx *ctx
                 die(ctx, &e, 1);
         close(go);
         jail_srcs_close(srcs);
-        if (write(ready, "R", 1) != 1) {
+        /* tell the command which root it must have */
+        if (stat("/", &root) < 0 || write(ready, &root, sizeof(root)) != (ssize_t)sizeof(root)) {
                 err_set(&e, errno, "jail: init: report ready");
                 die(ctx, &e, 1);
         }
@@ -528,8 +530,8 @@ static __attribute__((noreturn)) void command_main(const struct jail_child_ctx *
         struct jail_msg m = { .type = JMSG_EXEC };
         struct err e = ERR_INIT;
         _cleanup_close_ int adj = -1;
+        struct stat want, root;
         int abi = 0;
-        char c;
 
         (void)prctl(PR_SET_NAME, "tfgate-command", 0, 0, 0);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
@@ -537,9 +539,14 @@ static __attribute__((noreturn)) void command_main(const struct jail_child_ctx *
                 die(ctx, &e, 127);
         }
         /* init builds the root (and says why on the socket if it cannot) */
-        if (read(ready, &c, 1) != 1)
+        if (read(ready, &want, sizeof(want)) != (ssize_t)sizeof(want))
                 _exit(127);
         close(ready);
+        /* never run with any other root than the jail's */
+        if (stat("/", &root) < 0 || root.st_dev != want.st_dev || root.st_ino != want.st_ino) {
+                err_set(&e, EPERM, "jail: the command's root is not the jail's");
+                die(ctx, &e, 127);
+        }
         phase(ctx, "command");
         if (setup_stdio(ctx, &e) < 0 || enter_workdir(ctx->spec->workdir, &e) < 0 ||
             set_limits(ctx, &e) < 0)

@@ -210,6 +210,27 @@ static void cancel_fd_and_failing_callback(void **state)
         capture_free(&c);
 }
 
+/* the command must never start with the host's root: pivot_root and a
+ * concurrent fork once raced (about 1 run in 10); repeat to catch it */
+static void root_is_always_the_jails(void **state)
+{
+        static const char *const argv[] = { "/bin/pwd", NULL };
+
+        for (int i = 0; i < 20; i++) {
+                _cleanup_(jail_spec_freep) struct jail_spec *s = spec_of(argv, NULL);
+                struct capture c = { BUF_INIT(4096), BUF_INIT(4096), 0, 0 };
+                struct jail_result res;
+                struct err e = ERR_INIT;
+
+                assert_int_equal(jail_spec_add_tmpfs(s, "/only-in-the-jail", 0, NULL), 0);
+                assert_int_equal(jail_spec_set_workdir(s, "/only-in-the-jail", NULL), 0);
+                if (run(&res, s, &c, -1, -1, &e) < 0)
+                        fail_msg("run %d: %s", i, e.msg);
+                assert_string_equal(buf_str(&c.out), "/only-in-the-jail\n");
+                capture_free(&c);
+        }
+}
+
 /* two jails in one namespace, a listener the runner made inside it, and
  * Landlock letting the jail connect only to allowed ports */
 static void shared_netns(void **state)
@@ -279,6 +300,7 @@ int main(void)
                 cmocka_unit_test(timeout_kills_the_tree),
                 cmocka_unit_test(output_limit_exact),
                 cmocka_unit_test(cancel_fd_and_failing_callback),
+                cmocka_unit_test(root_is_always_the_jails),
                 cmocka_unit_test(shared_netns),
         };
 
