@@ -1,7 +1,8 @@
 /* fuzz_github_pulls.c - the pull request list parser (and the Link header
  * parser) of plugin-github on arbitrary bytes.  Beyond "no crash": every
  * pull request it accepts has a positive number and a valid lowercase sha,
- * and accepted + refused entries never exceed the array's length. */
+ * and accepted + refused entries never exceed the array's length.  The
+ * webhook event parser runs on the same input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,5 +40,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 abort();
         }
         free(next);
+        /* the webhook event parser on the same bytes: a hint names a sane
+         * repository and, for a re-run, a valid sha */
+        for (size_t e = 0; e < 3; e++) {
+                static const char *const events[] = { "pull_request", "check_suite", "check_run" };
+                struct github_hint h;
+
+                if (github_webhook_parse(&h, events[e], data, size, NULL) < 0 ||
+                    h.kind == GITHUB_HINT_NONE)
+                        continue;
+                if (h.repo[0] == '\0' || strchr(h.repo, '/') == NULL)
+                        abort();
+                for (const char *p = h.repo; *p; p++)
+                        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+                                abort();
+                if (h.kind == GITHUB_HINT_RERUN && !job_sha_valid(h.sha))
+                        abort();
+        }
         return 0;
 }

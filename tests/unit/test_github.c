@@ -695,6 +695,66 @@ static void test_status_body(void **state)
         json_decref(b);
 }
 
+static void test_forge_new(void **state)
+{
+        _cleanup_free_ char *tok = xasprintf("%s/token", tmpdir);
+        _cleanup_free_ char *sdir = xasprintf("%s/state", tmpdir);
+        _cleanup_free_ char *inst = xasprintf("%s/state/github-gh.instance", tmpdir);
+        _cleanup_free_ char *id1 = NULL, *id2 = NULL;
+        char *repos[] = { "o/r", NULL };
+        struct cfg_forge cfg = { .type = FORGE_GITHUB, .name = "gh", .api_url = "https://api.github.com",
+                                 .clone_url = "https://github.com", .token_file = tok,
+                                 .repositories = repos, .n_repositories = 1 };
+        struct forge *f = NULL;
+        struct err e = ERR_INIT;
+        FILE *fp;
+        size_t n;
+
+        (void)state;
+        fp = fopen(tok, "w");
+        assert_non_null(fp);
+        fputs("github_pat_abc\n", fp);
+        fclose(fp);
+        chmod(tok, 0644);
+        assert_true(github_forge_new(&f, &cfg, NULL, &e) < 0);      /* readable by others */
+        assert_null(f);
+        chmod(tok, 0600);
+        assert_int_equal(github_forge_new(&f, &cfg, sdir, &e), 0);
+        assert_string_equal(f->ops->name, "github");
+        f->ops->free(f);
+        /* the instance id survives a restart: it marks this host's runs */
+        fp = fopen(inst, "r");
+        assert_non_null(fp);
+        id1 = xcalloc(1, 64);
+        n = fread(id1, 1, 63, fp);
+        fclose(fp);
+        assert_int_equal(n, 33);
+        assert_int_equal(github_forge_new(&f, &cfg, sdir, &e), 0);
+        f->ops->free(f);
+        fp = fopen(inst, "r");
+        id2 = xcalloc(1, 64);
+        assert_int_equal(fread(id2, 1, 63, fp), 33);
+        fclose(fp);
+        assert_string_equal(id1, id2);
+        /* a token with a character tokens never have (header injection) */
+        fp = fopen(tok, "w");
+        fputs("ghp_abc\r\nX-Evil: 1\n", fp);
+        fclose(fp);
+        assert_true(github_forge_new(&f, &cfg, NULL, &e) < 0);
+        /* wrong type, no repositories, a non-https API */
+        cfg.type = FORGE_GITLAB;
+        assert_true(github_forge_new(&f, &cfg, NULL, &e) < 0);
+        cfg.type = FORGE_GITHUB;
+        cfg.n_repositories = 0;
+        assert_true(github_forge_new(&f, &cfg, NULL, &e) < 0);
+        cfg.n_repositories = 1;
+        cfg.api_url = "http://api.github.com";
+        assert_true(github_forge_new(&f, &cfg, NULL, &e) < 0);
+        unlink(inst);
+        rmdir(sdir);
+        unlink(tok);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -712,6 +772,7 @@ int main(void)
                 cmocka_unit_test(test_finish_bodies),
                 cmocka_unit_test(test_log_text),
                 cmocka_unit_test(test_status_body),
+                cmocka_unit_test(test_forge_new),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
