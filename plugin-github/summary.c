@@ -313,7 +313,7 @@ static void cut_visibly(struct buf *b)
                 return;
         n = snprintf(note, sizeof(note),
                      "\n\n**Cut:** the summary had %zu bytes and GitHub takes %u; "
-                     "the rest is in result.json.\n", total, GITHUB_OUTPUT_MAX);
+                     "the rest is in result.json.\n", total, (unsigned)GITHUB_OUTPUT_MAX);
         keep = GITHUB_OUTPUT_MAX - (size_t)n;
         while (keep > 0 && b->data[keep - 1] != '\n')
                 keep--;
