@@ -313,6 +313,14 @@ grep -q '"event":"poll_error"' d7.out && grep -q '"event":"job"' d7.out && [ "$N
         grep -q "422" d7.out && ok "5xx storm (6 x 502) and a 422 on create: polling slows, retries, then claims" ||
         { bad "storm: 502s=$N5"; cat d7.out; }
 
+# ---- an oversized reply is an error, never a truncation (straight to the fake) ----
+ctl prs '{"repo": "o/big", "prs": [{"number": 1, "sha": "'"$(sha 71)"'"}]}'
+ctl fault '{"method": "GET", "path": "/repos/o/big/pulls", "big": 17000000, "count": 1}'
+"$DRIVE" --api "http://127.0.0.1:$FPORT" --clone "$CLONE" --app-id $APP --key app.pem --interval-ms 100 \
+        --repo o/big --claim-only --scans 2 > big.out 2> big.err
+grep -q 'reply larger than 16777216 bytes' big.out && grep -q '"event":"job"' big.out &&
+        ok "a 17 MB reply is refused (16 MiB cap), the next scan works" || { bad "oversized reply"; cat big.out; }
+
 # ---- sharding: two hosts, disjoint and complete ----
 python3 - > shard.json <<'EOF'
 import json
@@ -466,7 +474,7 @@ if grep -E "✖|UNPROCESSABLE_ENTITY|VIOLATIONS|NO_PATH_MATCHED|NOT_ACCEPTABLE" 
 else
         ok "Prism (validating proxy, --errors) found no invalid request in $(grep -c 'Request received' prism.log) requests"
 fi
-python3 - "$CTRL" <<'EOF' && ok "every request: Accept vnd.github+json, API version 2022-11-28, tfgate User-Agent; completed => conclusion; <= 50 annotations; descriptions <= 140" || bad "client-side rules"
+python3 - "$CTRL" "$T" <<'EOF' && ok "every request: Accept vnd.github+json, API version 2022-11-28, tfgate User-Agent; completed => conclusion; <= 50 annotations; descriptions <= 140; no local paths or keys in any body" || bad "client-side rules"
 import json, sys, urllib.request
 reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/requests"))
 assert len(reqs) > 50
@@ -479,6 +487,9 @@ for r in reqs:
     assert len(b.get("output", {}).get("annotations", [])) <= 50
     if "/statuses/" in r["path"]:
         assert len(b["description"]) <= 140
+    # nothing local goes to GitHub: no paths of this host, no key material
+    text = json.dumps(r["body"])
+    assert sys.argv[2] not in text and "PRIVATE KEY" not in text and "app.pem" not in text, r["path"]
 EOF
 grep -q "Traceback\|fake_github:" fake.err && bad "fake GitHub errors: $(head -5 fake.err)"
 # under the sanitizer build, any report in the driver's stderr fails the test

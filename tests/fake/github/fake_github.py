@@ -22,6 +22,7 @@ injects faults and returns every request recorded:
                            "headers": {...}, "body": {...}, "count": N}
                           or {..., "expire_tokens": true}: every token issued
                           so far expires just before that request is served
+                          or {..., "big": BYTES}: a 200 answer of that size
   POST /_control/expire_tokens   every installation token issued so far now
                                  answers 401 (GitHub's expiry)
   POST /_control/rerequest {"repo": "o/r", "sha": "..."}  the App's suite
@@ -149,6 +150,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             st.requests.append(self.record)
             fault = self.take_fault(url.path)
+        if fault and fault.get("big"):
+            # an oversized answer: a JSON array of that many bytes
+            n = int(fault["big"])
+            self.record["status"] = 200
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            try:
+                self.wfile.write(b"[" + b" " * (n - 2) + b"]")
+            except (BrokenPipeError, ConnectionResetError):
+                pass        # the client stopped reading at its cap: expected
+            self.close_connection = True
+            return
         if fault:
             return self.reply(fault.get("status", 500), fault.get("body", {"message": "fault"}),
                               fault.get("headers"))
