@@ -49,23 +49,6 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out app.pem 2>/dev
 chmod 600 app.pem
 openssl pkey -in app.pem -pubout -out app.pub 2>/dev/null || die "openssl pkey -pubout"
 
-# ---- the JWT, checked by an independent implementation ----
-"$DRIVE" jwt --key app.pem --app-id $APP > jwt.txt || die "github_drive jwt"
-if node -e '
-const crypto = require("crypto"), fs = require("fs");
-const jwt = fs.readFileSync("jwt.txt", "utf8").trim(), [h, c, s] = jwt.split(".");
-const dec = (x) => JSON.parse(Buffer.from(x, "base64url").toString());
-const hdr = dec(h), cl = dec(c), now = Math.floor(Date.now() / 1000);
-const good = crypto.verify("RSA-SHA256", Buffer.from(h + "." + c), fs.readFileSync("app.pub"), Buffer.from(s, "base64url"));
-const bad = crypto.verify("RSA-SHA256", Buffer.from(h + "." + c + "x"), fs.readFileSync("app.pub"), Buffer.from(s, "base64url"));
-const okc = hdr.alg === "RS256" && hdr.typ === "JWT" && cl.iss === 4242 && cl.iat <= now - 55 &&
-    cl.iat >= now - 70 && cl.exp > now && cl.exp - now < 600 && cl.exp - cl.iat <= 600;
-process.exit(good && !bad && okc ? 0 : 1);'; then
-        ok "JWT: RS256 signature verified by node:crypto; iat now-60, exp < now+10min, iss = app id"
-else
-        bad "JWT rejected by node:crypto or claims wrong: $(cat jwt.txt)"
-fi
-
 # ---- Prism in front of the fake ----
 node "$TFGATE_SRC/tests/fake/github/cut_spec.js" "$OPENAPI" cut.json \
         "POST /app/installations/{installation_id}/access_tokens" "GET /repos/{owner}/{repo}/installation" \
@@ -87,6 +70,24 @@ CTRL="http://127.0.0.1:$FPORT/_control"
 PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$PRISM" proxy --errors -h 127.0.0.1 -p "$PPORT" cut.json "http://127.0.0.1:$FPORT" > prism.log 2>&1 &
 PIDS+=($!)
+# (the JWT check runs while Prism starts)
+# ---- the JWT, checked by an independent implementation ----
+"$DRIVE" jwt --key app.pem --app-id $APP > jwt.txt || die "github_drive jwt"
+if node -e '
+const crypto = require("crypto"), fs = require("fs");
+const jwt = fs.readFileSync("jwt.txt", "utf8").trim(), [h, c, s] = jwt.split(".");
+const dec = (x) => JSON.parse(Buffer.from(x, "base64url").toString());
+const hdr = dec(h), cl = dec(c), now = Math.floor(Date.now() / 1000);
+const good = crypto.verify("RSA-SHA256", Buffer.from(h + "." + c), fs.readFileSync("app.pub"), Buffer.from(s, "base64url"));
+const bad = crypto.verify("RSA-SHA256", Buffer.from(h + "." + c + "x"), fs.readFileSync("app.pub"), Buffer.from(s, "base64url"));
+const okc = hdr.alg === "RS256" && hdr.typ === "JWT" && cl.iss === 4242 && cl.iat <= now - 55 &&
+    cl.iat >= now - 70 && cl.exp > now && cl.exp - now < 600 && cl.exp - cl.iat <= 600;
+process.exit(good && !bad && okc ? 0 : 1);'; then
+        ok "JWT: RS256 signature verified by node:crypto; iat now-60, exp < now+10min, iss = app id"
+else
+        bad "JWT rejected by node:crypto or claims wrong: $(cat jwt.txt)"
+fi
+
 for _ in $(seq 600); do grep -q "Prism is listening" prism.log && break; sleep 0.1; done
 grep -q "Prism is listening" prism.log || die "Prism did not start: $(tail -5 prism.log)"
 API="http://127.0.0.1:$PPORT"
