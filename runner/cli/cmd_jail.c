@@ -2,7 +2,9 @@
  * the jail (sandbox/sandbox.h), to test and debug the jail on its own.
  *
  * The command's stdout and stderr go to tfgate's stdout and stderr as they
- * come.  Exit status: the command's own, 128+N when a signal N ended it
+ * come; with --redact (or --secrets-file F) through the runner's output
+ * filter first: terminal and forge markers neutralised, credential shapes
+ * and F's secrets masked, as a job's output is.  Exit status: the command's own, 128+N when a signal N ended it
  * (limits kill with SIGKILL: 137), 2 for a usage error, 3 when the jail
  * could not be built.  With --json one JSON line goes to stderr after all
  * of the command's output (on a line of its own):
@@ -22,6 +24,7 @@
 
 #include "cli.h"
 #include "runner/config/config.h"
+#include "runner/redact/redact.h"
 #include "runner/util/cleanup.h"
 #include "runner/util/fileio.h"
 #include "runner/util/log.h"
@@ -49,6 +52,12 @@ struct cli {
         uint64_t val[L__COUNT];
         char **argv;
         bool stderr_mid_line;
+        /* --redact / --secrets-file: the output filter between the command
+         * and our stdout/stderr (one stream each, as the runner does) */
+        bool redact;
+        const char *secrets_file;
+        struct redact_registry *reg;
+        struct redact_stream *filter[2];
 };
 
 /* library messages start with "jail: ", which the usage line already says */
@@ -270,6 +279,20 @@ static int flag_json(struct cli *c, const char *arg)
         return 0;
 }
 
+static int flag_redact(struct cli *c, const char *arg)
+{
+        (void)arg;
+        c->redact = true;
+        return 0;
+}
+
+static int opt_secrets(struct cli *c, const char *arg)
+{
+        c->secrets_file = arg;
+        c->redact = true;
+        return 0;
+}
+
 static int flag_no_defaults(struct cli *c, const char *arg)
 {
         struct err e = ERR_INIT;
@@ -303,6 +326,8 @@ static const struct option_def {
         { "--config", true, opt_config },
         { "-c", true, opt_config },
         { "--json", false, flag_json },
+        { "--redact", false, flag_redact },
+        { "--secrets-file", true, opt_secrets },
         { "--no-default-mounts", false, flag_no_defaults },
 };
 
@@ -410,13 +435,58 @@ static int complete_spec(struct cli *c, const struct config *cfg, struct jail_ne
         return 0;
 }
 
+static int write_stdout(void *arg, const void *buf, size_t len)
+{
+        (void)arg;
+        return write_all(STDOUT_FILENO, buf, len) < 0 ? -1 : 0;
+}
+
+static int write_stderr(void *arg, const void *buf, size_t len)
+{
+        struct cli *c = arg;
+
+        if (len > 0)
+                c->stderr_mid_line = ((const char *)buf)[len - 1] != '\n';
+        return write_all(STDERR_FILENO, buf, len) < 0 ? -1 : 0;
+}
+
 static int forward(void *opaque, enum jail_stream s, const char *data, size_t len)
 {
         struct cli *c = opaque;
+        redact_out_fn out = s == JAIL_STDOUT ? write_stdout : write_stderr;
 
-        if (s == JAIL_STDERR)
-                c->stderr_mid_line = data[len - 1] != '\n';
-        return write_all(s == JAIL_STDOUT ? STDOUT_FILENO : STDERR_FILENO, data, len) < 0 ? -1 : 0;
+        if (c->reg != NULL)
+                return redact_stream_write(c->filter[s == JAIL_STDERR], data, len, out, c, NULL) < 0 ? -1 : 0;
+        return out(c, data, len);
+}
+
+/* the filter of --redact: built-in credential shapes, and the secrets file */
+static int open_filter(struct cli *c)
+{
+        struct err e = ERR_INIT;
+
+        if (!c->redact)
+                return 0;
+        c->reg = redact_registry_new();
+        if ((c->secrets_file != NULL && redact_registry_add_file(c->reg, c->secrets_file, &e) < 0) ||
+            redact_registry_add_patterns(c->reg, &e) < 0 || redact_registry_freeze(c->reg, &e) < 0) {
+                fprintf(stderr, "tfgate: jail: --secrets-file: %s\n", e.msg);
+                return EXIT_USAGE;
+        }
+        for (int i = 0; i < 2; i++)
+                c->filter[i] = redact_stream_new(c->reg, &(struct redact_opts){ .line_max = 0 });
+        return 0;
+}
+
+static void close_filter(struct cli *c)
+{
+        if (c->reg == NULL)
+                return;
+        redact_stream_finish(c->filter[0], write_stdout, c, NULL);
+        redact_stream_finish(c->filter[1], write_stderr, c, NULL);
+        redact_stream_free(c->filter[0]);
+        redact_stream_free(c->filter[1]);
+        redact_registry_free(c->reg);
 }
 
 static void print_json(struct cli *c, const struct jail_result *r, const char *error)
@@ -502,7 +572,8 @@ int cmd_jail(int argc, char **argv)
         exec = c.exec;
         if (r != 0)
                 return r;
-        if ((r = load_config(&cfg, c.config)) != 0 || (r = complete_spec(&c, cfg, &ns)) != 0)
+        if ((r = load_config(&cfg, c.config)) != 0 || (r = complete_spec(&c, cfg, &ns)) != 0 ||
+            (r = open_filter(&c)) != 0)
                 return r;
         sfd = signals_as_fd(&sigs);
         /* a closed reader of our output must not kill us before the cleanup */
@@ -513,6 +584,7 @@ int cmd_jail(int argc, char **argv)
         io.opaque = &c;
         io.cancel_fd = sfd;
         r = jail_run(&res, spec, &io, &e);
+        close_filter(&c);
         if (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
                 canceled_by = (int)si.ssi_signo;
         if (r < 0) {

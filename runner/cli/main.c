@@ -36,7 +36,12 @@ static const struct command commands[] = {
         { "providers", cmd_providers, "provider package hashes",
           "tfgate providers hash PATH    h1: of a directory or zip, and zh: of a zip\n" },
         { "jail", cmd_jail, "run a command in the jail",
-          "tfgate jail [options] -- CMD ARGS...\n" },
+          "tfgate jail [options] -- CMD ARGS...\n"
+          "  --ro HOST[:INSIDE] --rw HOST[:INSIDE] --exec INSIDE --tmpfs INSIDE[:SIZE]\n"
+          "  --workdir DIR --env K=V --net none|loopback --netns PATH --allow-connect PORT\n"
+          "  --memory SIZE --pids N --cpu SECONDS --cpus N --timeout DURATION\n"
+          "  --output-limit SIZE --uid N --gid N --no-default-mounts -c FILE --json\n"
+          "  --redact, --secrets-file F   filter the output as a job's is\n" },
         { "redact", cmd_redact, "the output filter, stdin to stdout",
           "tfgate redact [--secrets-file F] [--secret-env NAME]... [--no-patterns]\n"
           "              [--line-max SIZE] [--max SIZE]\n" },
