@@ -136,7 +136,7 @@ jl_snapshot() {
     # other engineers' tests make /tmp/tfgate-* too: look for what a jail
     # would leave (its 128-bit hex execution id, or "jail" in the name)
     find /tmp /var/tmp /dev/shm /run ${XDG_RUNTIME_DIR:+"$XDG_RUNTIME_DIR"} -maxdepth 2 \
-      \( -iname '*jail*' -o -regextype posix-extended -iregex '.*[0-9a-f]{32}.*' \) \
+      \( -iname '*jail*' -o -regextype posix-extended -iregex '.*tfgate-[0-9a-f]{32}.*' \) \
       ! -name 'tfgate-jailtests.lock' ! -path '/tmp/jt-work.*' 2>/dev/null | sort
     echo "## tmpdir"
     find "$JL_TMP" -mindepth 1 2>/dev/null | sort
@@ -161,7 +161,7 @@ expect_no_leftovers() {
   fi
   for i in $(seq 30); do
     jl_snapshot "$JL_WORK/snap.after"
-    diffs=$(diff "$JL_WORK/snap.before" "$JL_WORK/snap.after" | grep -E '^[<>]' || true)
+    diffs=$(diff "$JL_WORK/snap.before" "$JL_WORK/snap.after" | grep -E '^>' || true)
     [ -z "$diffs" ] && break
     sleep 0.1
   done
