@@ -349,13 +349,13 @@ static void test_sighup_reload(void **state)
         /* a bad config is refused and the old one (concurrency 2) stays */
         write_config(0, "concurrency: 0\nforges: nope\n");
         kill(getpid(), SIGHUP);
-        assert_true(wait_for(cond_log, "keeping the running configuration", 3000));
+        assert_true(wait_for(cond_log, "keeping the running configuration", 10000));
         run_batch(fs, "a", 4);
         assert_int_equal(T.peak, 2);
         /* a good one applies to new jobs */
         write_config(1, NULL);
         kill(getpid(), SIGHUP);
-        assert_true(wait_for(cond_log, "reload: configuration applied (concurrency 1", 3000));
+        assert_true(wait_for(cond_log, "reload: configuration applied (concurrency 1", 10000));
         run_batch(fs, "b", 3);
         assert_int_equal(T.peak, 1);
         T.sleep_ms = 10000;
