@@ -247,6 +247,13 @@ static int put_signature(struct buf *b, const struct job_report *rep, const char
                           hex, sha);
 }
 
+/* Rows past twice the limit would be cut anyway; stopping there keeps the
+ * working buffer small however many findings a result has. */
+static bool full(const struct buf *b)
+{
+        return b->len > 2 * (size_t)GITHUB_OUTPUT_MAX;
+}
+
 static int put_tables(struct buf *b, json_t *doc, struct err *err)
 {
         json_t *steps = json_object_get(doc, "steps");
@@ -256,7 +263,7 @@ static int put_tables(struct buf *b, json_t *doc, struct err *err)
 
         if (json_array_size(steps) > 0)
                 r = buf_puts(b, "\n### Steps\n\n| step | exit | reason | seconds |\n|---|---:|---|---:|\n", err);
-        for (size_t i = 0; r == 0 && i < json_array_size(steps); i++) {
+        for (size_t i = 0; r == 0 && !full(b) && i < json_array_size(steps); i++) {
                 json_t *s = json_array_get(steps, i);
 
                 r = buf_puts(b, "| ", err);
@@ -270,7 +277,7 @@ static int put_tables(struct buf *b, json_t *doc, struct err *err)
         if (r == 0 && json_array_size(provs) > 0)
                 r = buf_puts(b, "\n### Providers\n\n| source | constraints | locked | allowed | mirror |\n"
                                 "|---|---|---|---|---|\n", err);
-        for (size_t i = 0; r == 0 && i < json_array_size(provs); i++) {
+        for (size_t i = 0; r == 0 && !full(b) && i < json_array_size(provs); i++) {
                 json_t *p = json_array_get(provs, i);
 
                 r = buf_puts(b, "| ", err);
@@ -286,7 +293,7 @@ static int put_tables(struct buf *b, json_t *doc, struct err *err)
         if (r == 0 && json_array_size(finds) > 0)
                 r = buf_printf(b, err, "\n### Findings (%zu)\n\n| severity | rule | location | message |\n"
                                        "|---|---|---|---|\n", json_array_size(finds));
-        for (size_t i = 0; r == 0 && i < json_array_size(finds); i++) {
+        for (size_t i = 0; r == 0 && !full(b) && i < json_array_size(finds); i++) {
                 json_t *f = json_array_get(finds, i);
 
                 r = buf_puts(b, "| ", err);
@@ -306,14 +313,14 @@ static int put_tables(struct buf *b, json_t *doc, struct err *err)
 static void cut_visibly(struct buf *b)
 {
         char note[200];
-        size_t total = b->len, keep;
+        size_t keep;
         int n;
 
         if (b->len <= GITHUB_OUTPUT_MAX)
                 return;
         n = snprintf(note, sizeof(note),
-                     "\n\n**Cut:** the summary had %zu bytes and GitHub takes %u; "
-                     "the rest is in result.json.\n", total, (unsigned)GITHUB_OUTPUT_MAX);
+                     "\n\n**Cut:** the summary is longer than the %u characters GitHub "
+                     "takes; the rest is in result.json.\n", (unsigned)GITHUB_OUTPUT_MAX);
         keep = GITHUB_OUTPUT_MAX - (size_t)n;
         while (keep > 0 && b->data[keep - 1] != '\n')
                 keep--;

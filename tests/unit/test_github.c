@@ -535,6 +535,33 @@ static void test_summary_cut(void **state)
         assert_non_null(strstr(sum, "SHA-256: `"));
         assert_non_null(strstr(sum, "plan failed &lt;b&gt;"));
 
+        /* the worst case: 5000 findings of 4000 characters that all need
+         * escaping still give a summary (the working buffer stays bounded) */
+        {
+                json_t *doc = json_loads(res, 0, NULL);
+                json_t *fs = json_array();
+                char *msg = xmalloc(4001);
+                char *big;
+                _cleanup_free_ char *worst = NULL;
+
+                memset(msg, '<', 4000);
+                msg[4000] = '\0';
+                for (int i = 0; i < 5000; i++)
+                        json_array_append_new(fs, json_pack("{s:s, s:s, s:s, s:i, s:s}", "rule", "x",
+                                                            "severity", "error", "file", "a.tf",
+                                                            "line", 1, "message", msg));
+                json_object_set_new(doc, "findings", fs);
+                big = json_dumps(doc, JSON_COMPACT);
+                rep.result_json = big;
+                rep.result_len = strlen(big);
+                assert_int_equal(github_summary(&worst, &rep, sha40, NULL), 0);
+                assert_true(strlen(worst) <= GITHUB_OUTPUT_MAX);
+                assert_non_null(strstr(worst, "**Cut:**"));
+                free(big);
+                free(msg);
+                json_decref(doc);
+        }
+
         /* a small one is not cut */
         rep.envelope = NULL;
         free(res);
