@@ -265,21 +265,40 @@ static bool http_ready(void *ctx)
         return sched_ready(d->sched);
 }
 
-/* a verified GitHub webhook: the events that mean new or re-requested work
- * make the pollers look now; polling stays the source of jobs */
+#ifdef TFGATE_HAVE_GITHUB
+static void hint_github(struct forge *f, void *arg)
+{
+        if (strcmp(f->ops->name, "github") == 0)
+                github_forge_hint(f, arg);
+}
+#endif
+
+/* a verified GitHub webhook: a hint for the GitHub forges (scan that
+ * repository, or run that commit again) and the pollers look now; the
+ * forge checks everything with the API, polling stays the source of jobs */
 static int http_webhook(void *ctx, const char *event, const char *delivery, const char *body,
                         size_t len)
 {
-        static const char *const work[] = { "pull_request", "check_suite", "check_run" };
         struct daemon *d = ctx;
+#ifdef TFGATE_HAVE_GITHUB
+        struct github_hint hint;
+        struct err e = ERR_INIT;
 
-        for (size_t i = 0; i < ARRAY_SIZE(work); i++) {
-                if (strcmp(event, work[i]) == 0) {
-                        log_info("webhook %s (%s): polling now", event, delivery);
-                        sched_poll_now(d->sched);
-                        break;
-                }
+        if (github_webhook_parse(&hint, event, body, len, &e) < 0) {
+                log_warn("webhook %s (%s): %s", event, delivery, e.msg);
+                return 0;
         }
+        if (hint.kind == GITHUB_HINT_NONE)
+                return 0;
+        log_info("webhook %s (%s) for %s: polling now", event, delivery, hint.repo);
+        sched_each_forge(d->sched, hint_github, &hint);
+#else
+        (void)event;
+        (void)body;
+        (void)len;
+        log_info("webhook %s (%s): polling now", event, delivery);
+#endif
+        sched_poll_now(d->sched);
         return 0;
 }
 

@@ -802,6 +802,15 @@ void sched_poll_now(struct sched *s)
         pthread_mutex_unlock(&s->mu);
 }
 
+void sched_each_forge(struct sched *s, void (*fn)(struct forge *f, void *arg), void *arg)
+{
+        pthread_mutex_lock(&s->mu);
+        for (size_t i = 0; s->cur != NULL && i < s->cur->n_forges; i++)
+                if (s->cur->forges[i].forge != NULL)
+                        fn(s->cur->forges[i].forge, arg);
+        pthread_mutex_unlock(&s->mu);
+}
+
 /* ---- generations ---- */
 
 static void gen_free(struct gen *g, bool free_forges)

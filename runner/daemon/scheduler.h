@@ -105,6 +105,9 @@ bool sched_ready(struct sched *s);
 /* poll every forge now instead of at its next interval (a webhook said
  * there is work); back-off after errors still holds */
 void sched_poll_now(struct sched *s);
+/* call fn for each forge of the current generation, under the scheduler's
+ * lock (fn must be quick and must not call back into the scheduler) */
+void sched_each_forge(struct sched *s, void (*fn)(struct forge *f, void *arg), void *arg);
 
 /* the running and queued jobs: [{"id","exec_id","forge","project","step","elapsed"}]
  * (elapsed in whole seconds); new reference */

@@ -49,9 +49,12 @@ chmod 600 "$CK/token"
 fake_start --runner-token "$TOKEN" --repos "$REPOS"
 
 HTTP_PORT=$((20000 + RANDOM % 20000))
+HOOK_SECRET=hook-secret-$RANDOM$RANDOM
+printf '%s\n' "$HOOK_SECRET" >"$CK/hook.secret"
+chmod 600 "$CK/hook.secret"
 ck_config "$CK/run.yaml" plan none \
   "audit: { path: $CK/audit.log }" \
-  "http: { listen: \"127.0.0.1:$HTTP_PORT\", badges: true }" \
+  "http: { listen: \"127.0.0.1:$HTTP_PORT\", badges: true, webhook_secret_file: $CK/hook.secret }" \
   "concurrency: 2" \
   "forges:" \
   "  - { type: gitlab, url: \"$FAKE_URL\", token_file: $CK/token, poll_interval: 300ms }"
@@ -138,6 +141,13 @@ expect "http: the badge of ops/infra main says passed, green" \
 exec_ok=$(ls -t "$CK"/state/results | head -1)
 expect "http: the job's results page shows the verdict" \
   bash -c "curl -s $H/results/$exec_ok | grep -q PASSED"
+hook='{"action":"opened","number":7,"repository":{"full_name":"acme/infra"},"pull_request":{"number":7,"head":{"sha":"'$SHA_OK'"}}}'
+sig=sha256=$(printf '%s' "$hook" | openssl dgst -sha256 -hmac "$HOOK_SECRET" | sed 's/^.* //')
+post_hook() { curl -s -o /dev/null -w '%{http_code}' -H 'X-GitHub-Event: pull_request' \
+  -H 'X-GitHub-Delivery: d-1' -H "X-Hub-Signature-256: $1" --data-binary "$hook" "$H/hooks/github"; }
+expect "http: a forged webhook is refused (401)" bash -c "[ \"\$($(declare -f post_hook); H=$H hook='$hook' post_hook sha256=0000)\" = 401 ]"
+expect "http: a signed webhook is accepted (202)" bash -c "[ \"\$($(declare -f post_hook); H=$H hook='$hook' post_hook $sig)\" = 202 ]"
+expect "http: the daemon turned the webhook into a poll" bash -c "for i in \$(seq 50); do grep -q 'webhook pull_request (d-1)' '$CK/daemon-1.err' && exit 0; sleep 0.1; done; exit 1"
 expect "http: traversal refused" \
   bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --path-as-is $H/results/../../etc/passwd)\" = 404 ]"
 
