@@ -84,6 +84,7 @@ void cli_print_usage(const char *cmd, FILE *f)
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+        const struct command *c = find_command(cmd);
         va_list ap;
 
         fprintf(stderr, "tfgate: %s: ", cmd);
@@ -91,7 +92,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fprintf(stderr, "\n");
-        cli_print_usage(cmd, stderr);
+        /* one line of usage; --help has the rest */
+        if (c != NULL)
+                fprintf(stderr, "usage: %.*s (tfgate %s --help for more)\n",
+                        (int)strcspn(c->usage, "\n"), c->usage, cmd);
         return EXIT_USAGE;
 }
 
