@@ -471,10 +471,12 @@ static int open_filter(struct cli *c)
         if ((c->secrets_file != NULL && redact_registry_add_file(c->reg, c->secrets_file, &e) < 0) ||
             redact_registry_add_patterns(c->reg, &e) < 0 || redact_registry_freeze(c->reg, &e) < 0) {
                 fprintf(stderr, "tfgate: jail: --secrets-file: %s\n", e.msg);
+                redact_registry_free(TAKE_PTR(c->reg));
                 return EXIT_USAGE;
         }
+        /* no caps here: the jail's --output-limit bounds the output */
         for (int i = 0; i < 2; i++)
-                c->filter[i] = redact_stream_new(c->reg, &(struct redact_opts){ .line_max = 0 });
+                c->filter[i] = redact_stream_new(c->reg, NULL);
         return 0;
 }
 

@@ -98,6 +98,7 @@ struct redact_opts {
  * passed back by the write/finish call that made it. */
 typedef int (*redact_out_fn)(void *arg, const void *buf, size_t len);
 
+/* opts (NULL: no caps) is borrowed and must outlive the stream */
 struct redact_stream *redact_stream_new(const struct redact_registry *reg,
                                         const struct redact_opts *opts);
 void redact_stream_free(struct redact_stream *s);
