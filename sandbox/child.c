@@ -396,8 +396,11 @@ static int set_limits(const struct jail_child_ctx *ctx, struct err *err)
                 r = set_limit(RLIMIT_FSIZE, l->file_size, l->file_size, "FSIZE", err);
         if (r == 0 && l->nofile > 0)
                 r = set_limit(RLIMIT_NOFILE, l->nofile, l->nofile, "NOFILE", err);
-        if (r == 0 && l->memory > 0 && !ctx->memory_cgroup)
-                r = set_limit(RLIMIT_AS, l->memory, l->memory, "AS", err);
+        if (r == 0 && l->memory > 0 && !ctx->memory_cgroup && l->address_space != UINT64_MAX) {
+                uint64_t as = l->address_space ? l->address_space : l->memory;
+
+                r = set_limit(RLIMIT_AS, as, as, "AS", err);
+        }
         return r;
 }
 

@@ -62,6 +62,10 @@ struct jail_limits {
         uint64_t output_bytes;    /* stdout+stderr bytes delivered; then killed */
         uint64_t file_size;       /* RLIMIT_FSIZE */
         uint64_t nofile;          /* RLIMIT_NOFILE */
+        /* RLIMIT_AS when there is no memory cgroup: 0 = memory; UINT64_MAX =
+         * none (runtimes such as node reserve far more address space than
+         * they use, so the fallback can kill them at their first request) */
+        uint64_t address_space;
 };
 
 /* what a new spec starts with */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -336,6 +337,9 @@ static int start_emulator(struct job_run *j, struct err *err)
                 .memory = cfg->sandbox.memory,
                 .pids = cfg->sandbox.pids,
                 .wall_ms = j->deadline_ms - mono_ms(),
+                /* the operator's emulator (node, python) reserves address
+                 * space freely: cgroup memory only, no RLIMIT_AS fallback */
+                .address_space = UINT64_MAX,
         };
         int r;
 
