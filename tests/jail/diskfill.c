@@ -1,4 +1,4 @@
-/* diskfill.c - write into DIR until the file system (or RLIMIT_FSIZE) says no.
+/* diskfill.c - write into DIR until the filesystem (or RLIMIT_FSIZE) says no.
  *
  * Usage: diskfill DIR [MAX_MIB [SECONDS]]   (defaults 4096, 30; caps 16384, 60)
  * Exits 0 and prints `diskfill: ENOSPC after N bytes` when a write is
