@@ -13,40 +13,12 @@
 #include "http_int.h"
 #include "runner/util/cleanup.h"
 #include "runner/util/units.h"
+#include "runner/util/utf8.h"
 #include "runner/util/xalloc.h"
 
 /* how much of a job's data the page shows; result.json has it all */
 #define PAGE_MAX_ROWS 500
 #define PAGE_MAX_DETAIL 2048
-
-/* length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-        size_t len;
-        uint32_t cp;
-
-        if (p[0] < 0x80)
-                return 1;
-        if (p[0] >= 0xc2 && p[0] <= 0xdf)
-                len = 2, cp = p[0] & 0x1f;
-        else if (p[0] >= 0xe0 && p[0] <= 0xef)
-                len = 3, cp = p[0] & 0x0f;
-        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-                len = 4, cp = p[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
 
 static const char *const entity[128] = {
         ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
@@ -60,7 +32,7 @@ int http_html_escape(struct buf *b, const char *s, size_t n, struct err *err)
 
         /* copy runs of harmless bytes in one append */
         while (i < n && r == 0) {
-                size_t k = utf8_seq(p + i, n - i);
+                size_t k = utf8_seq_len(p + i, n - i);
                 const char *rep = NULL;
 
                 if (k == 0 || (k == 1 && ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') || p[i] == 0x7f)))

@@ -13,6 +13,7 @@
 
 #include "metrics.h"
 #include "runner/util/cleanup.h"
+#include "runner/util/utf8.h"
 #include "runner/util/xalloc.h"
 
 #define MAX_LABELS 3
@@ -70,47 +71,13 @@ struct family {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct family families[M__COUNT];
 
-/* length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-        size_t len;
-        uint32_t cp;
-
-        if (p[0] < 0x80)
-                return 1;
-        if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-                len = 2;
-                cp = p[0] & 0x1f;
-        } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-                len = 3;
-                cp = p[0] & 0x0f;
-        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-                len = 4;
-                cp = p[0] & 0x07;
-        } else {
-                return 0;
-        }
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        /* overlong forms, surrogates and values past U+10FFFF */
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
-
 /* a stored copy of a label value, cut at a character boundary */
 static char *label_dup(const char *v)
 {
         size_t n = 0, len = strlen(v);
 
         while (n < len) {
-                size_t k = utf8_seq((const unsigned char *)v + n, len - n);
+                size_t k = utf8_seq_len((const unsigned char *)v + n, len - n);
 
                 if (k == 0)
                         k = 1;
@@ -127,7 +94,7 @@ void metrics_escape_label(FILE *f, const char *v)
         size_t len = strlen(v);
 
         for (size_t i = 0; i < len;) {
-                size_t k = utf8_seq(p + i, len - i);
+                size_t k = utf8_seq_len(p + i, len - i);
 
                 if (k == 0) {
                         fputc('?', f);
