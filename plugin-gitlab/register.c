@@ -120,11 +120,32 @@ static int take_reply(struct gitlab_registration *out, const struct gitlab_conn 
         return gl_state_save(st, c->state_dir, c->name, err);
 }
 
+/* POST body to path; the answer with status want becomes *out */
+static int post_registration(struct gitlab_registration *out, const struct gitlab_conn *c,
+                             const char *path, json_t *body, long want, bool legacy,
+                             struct err *err)
+{
+        struct gl_resp rs;
+        int r;
+
+        gl_resp_init(&rs);
+        r = call(c, "POST", path, body, &rs, err);
+        if (r == 0 && rs.status != want) {
+                char what[64];
+
+                snprintf(what, sizeof(what), "POST %s", path);
+                r = http_error(&rs, what, err);
+        }
+        if (r == 0)
+                r = take_reply(out, c, &rs, legacy, err);
+        gl_resp_free(&rs);
+        return r;
+}
+
 int gitlab_register_verify(struct gitlab_registration *out, const struct gitlab_conn *c,
                            struct err *err)
 {
         _cleanup_(json_decrefp) json_t *body = NULL;
-        struct gl_resp rs;
         int r;
 
         memset(out, 0, sizeof(*out));
@@ -139,21 +160,13 @@ int gitlab_register_verify(struct gitlab_registration *out, const struct gitlab_
                 return r;
         body = json_pack("{s:s, s:s, s:o}", "token", c->token, "system_id", out->system_id, "info",
                          gl_runner_info());
-        gl_resp_init(&rs);
-        r = call(c, "POST", "runners/verify", body, &rs, err);
-        if (r == 0 && rs.status != 200)
-                r = http_error(&rs, "POST runners/verify", err);
-        if (r == 0)
-                r = take_reply(out, c, &rs, false, err);
-        gl_resp_free(&rs);
-        return r;
+        return post_registration(out, c, "runners/verify", body, 200, false, err);
 }
 
 int gitlab_register_legacy(struct gitlab_registration *out, const struct gitlab_conn *c,
                            const char *description, const char *tag_list, struct err *err)
 {
         _cleanup_(json_decrefp) json_t *body = NULL;
-        struct gl_resp rs;
         int r;
 
         memset(out, 0, sizeof(*out));
@@ -168,14 +181,7 @@ int gitlab_register_legacy(struct gitlab_registration *out, const struct gitlab_
                          "run_untagged", tag_list == NULL || tag_list[0] == '\0', "locked", true);
         if (tag_list != NULL && tag_list[0] != '\0')
                 json_object_set_new(body, "tag_list", json_string(tag_list));
-        gl_resp_init(&rs);
-        r = call(c, "POST", "runners", body, &rs, err);
-        if (r == 0 && rs.status != 201)
-                r = http_error(&rs, "POST runners", err);
-        if (r == 0)
-                r = take_reply(out, c, &rs, true, err);
-        gl_resp_free(&rs);
-        return r;
+        return post_registration(out, c, "runners", body, 201, true, err);
 }
 
 int gitlab_unregister(const struct gitlab_conn *c, bool all, struct err *err)

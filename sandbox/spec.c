@@ -334,24 +334,6 @@ int jail_spec_set_net(struct jail_spec *s, enum jail_net net, struct err *err)
         return 0;
 }
 
-int jail_spec_set_netns(struct jail_spec *s, const struct jail_netns *ns, struct err *err)
-{
-        int r = check_mutable(s, err);
-        int fd;
-
-        if (r < 0)
-                return r;
-        if (ns == NULL || jail_netns_fd(ns) < 0)
-                return err_set(err, EINVAL, "jail: no network namespace given");
-        fd = fcntl(jail_netns_fd(ns), F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return err_set(err, errno, "jail: keep the network namespace");
-        if (s->netns_fd >= 0)
-                close(s->netns_fd);
-        s->netns_fd = fd;
-        return 0;
-}
-
 int jail_spec_set_netns_fd(struct jail_spec *s, int nsfd, struct err *err)
 {
         int r = check_mutable(s, err);
@@ -369,6 +351,16 @@ int jail_spec_set_netns_fd(struct jail_spec *s, int nsfd, struct err *err)
                 close(s->netns_fd);
         s->netns_fd = fd;
         return 0;
+}
+
+int jail_spec_set_netns(struct jail_spec *s, const struct jail_netns *ns, struct err *err)
+{
+        if (ns == NULL || jail_netns_fd(ns) < 0) {
+                int r = check_mutable(s, err);
+
+                return r < 0 ? r : err_set(err, EINVAL, "jail: no network namespace given");
+        }
+        return jail_spec_set_netns_fd(s, jail_netns_fd(ns), err);
 }
 
 int jail_spec_allow_connect(struct jail_spec *s, uint16_t port, struct err *err)
