@@ -46,32 +46,47 @@ struct rform {
 /* Sampling: every form is at least 8 bytes, so an occurrence starting at p
  * contains, at the first position j >= p that is a multiple of RSTRIDE,
  * the RGRAM bytes of the form at offset j - p (< RSTRIDE, and
- * j - p + RGRAM <= 8).  The scan hashes only those positions. */
+ * j - p + RGRAM <= 8: inside the form's first 8 bytes, its key).  The scan
+ * tests only those positions against the gram filter; a position that
+ * passes has its RSTRIDE possible starts tested against the key filter,
+ * and a start that passes that is looked up by its key. */
 #define RGRAM 4
 #define RSTRIDE 5
+#define RKEY 8
 
 #define RTOKSET_MAX 16
 
-struct rgram {
-        uint32_t gram;          /* 4 bytes of the form at off */
-        uint32_t form;
-        uint32_t next;          /* hash chain */
-        uint32_t off;
+/* forms sharing their first RKEY bytes (a secret's base64 variants, both
+ * percent cases of an alphanumeric value...): forms[first .. first + n) */
+struct rgroup {
+        uint64_t key;
+        uint32_t first;
+        uint32_t n;
+};
+
+/* A blocked Bloom filter: a key sets 2 bits of one 64-bit word, so a test
+ * is one load.  Sized from the number of keys and capped (see
+ * redact_registry.c), so the one the scan probes every RSTRIDE bytes stays
+ * in L1/L2 whatever the number of secrets. */
+struct rfilter {
+        uint64_t *w;
+        unsigned shift;         /* 64 - log2(words) */
 };
 
 struct redact_registry {
-        struct rform *forms;
+        struct rform *forms;            /* frozen: ordered by group */
         size_t nforms, cap;
         uint8_t *arena;
         size_t alen, acap;
         size_t maxlen;
         bool frozen;
         bool patterns;
-        unsigned hbits, bbits;
-        uint32_t *heads;                /* gram hash -> first rgram */
-        uint64_t *bloom;                /* gram hash bits */
-        struct rgram *grams;
-        size_t ngrams;
+        struct rgroup *groups;
+        size_t ngroups;
+        uint32_t *gtab;                 /* key hash -> group index, open addressing */
+        unsigned gtbits;
+        struct rfilter gramf;           /* RGRAM-byte grams at offsets 0..RSTRIDE-1 of the keys */
+        struct rfilter keyf;            /* the keys */
         uint8_t tokfirst[RTOKSET_MAX];  /* distinct first bytes of the rule prefixes */
         size_t ntokfirst;
         uint8_t toksecond[RTOKSET_MAX]; /* and second bytes */
@@ -106,6 +121,41 @@ static inline uint16_t rload16(const uint8_t *p)
 }
 
 #define RHASH_K 0x9E3779B97F4A7C15ull
+
+/* gram or key hash: the top bits pick the filter word (at most 2^16
+ * words), two 6-bit fields below them the bits in it */
+static inline uint64_t rhash64(uint64_t x)
+{
+        x ^= x >> 29;
+        return x * RHASH_K;
+}
+
+static inline uint64_t rfilter_mask(uint64_t h)
+{
+        return 1ull << (h >> 26 & 63) | 1ull << (h >> 32 & 63);
+}
+
+static inline bool rfilter_test(const struct rfilter *f, uint64_t h)
+{
+        uint64_t m = rfilter_mask(h);
+
+        return (f->w[h >> f->shift] & m) == m;
+}
+
+/* the group whose key is key, or NULL */
+static inline const struct rgroup *rgroup_find(const struct redact_registry *r, uint64_t key)
+{
+        size_t mask = ((size_t)1 << r->gtbits) - 1;
+
+        for (size_t i = rhash64(key) >> (64 - r->gtbits);; i = (i + 1) & mask) {
+                uint32_t g = r->gtab[i];
+
+                if (g == RFORM_NONE)
+                        return NULL;
+                if (r->groups[g].key == key)
+                        return &r->groups[g];
+        }
+}
 
 /* the key of the first len (1..7) bytes of p in the prefix filter */
 static inline uint64_t rprefix_key(const uint8_t *p, size_t len)

@@ -18,10 +18,18 @@
  * Every form is passed through the normaliser, so it looks exactly as it
  * will after the stream normalised the output; forms are deduplicated.
  *
- * The index: the 4-byte grams at offsets 0..4 of each form (all forms are
- * at least 8 bytes) hashed into chained buckets, with a bitmap in front
- * that rejects almost every sampled text position with one load (see
- * RSTRIDE in redact_int.h). */
+ * Forms are deduplicated as they are added (a hash set over their bytes),
+ * so a registry of 10,000 secrets never holds or sorts its ~240,000 raw
+ * forms, most of which coincide.
+ *
+ * The index (see RSTRIDE in redact_int.h): forms are grouped by their first
+ * RKEY bytes (the key; a secret's forms share few distinct keys), the groups
+ * are found by key in an open-addressing table, and two small blocked
+ * Bloom filters sit in front: the RGRAM-byte grams at offsets
+ * 0..RSTRIDE-1 of every key, probed at every sampled text position, and
+ * the keys themselves, probed for the starts a passing gram allows.  Both
+ * are capped in size so they stay in cache; more secrets than they were
+ * sized for only raise the rate of candidates that a key lookup rejects. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -44,9 +52,10 @@ void redact_registry_free(struct redact_registry *r)
                 return;
         free(r->forms);
         free(r->arena);
-        free(r->heads);
-        free(r->bloom);
-        free(r->grams);
+        free(r->groups);
+        free(r->gtab);
+        free(r->gramf.w);
+        free(r->keyf.w);
         free(r->pbloom);
         free(r);
 }
@@ -61,11 +70,19 @@ size_t redact_registry_maxlen(const struct redact_registry *r)
         return r->maxlen;
 }
 
+#define DEDUP_LOOKBACK 32
+
 static void add_piece(struct redact_registry *r, const uint8_t *p, size_t n)
 {
         struct rform *f;
 
-        if (r->alen + n > UINT32_MAX)
+        /* a value's forms often coincide (an alphanumeric value is its own
+         * percent, JSON and shell form): look back a little; freeze drops
+         * any other duplicate */
+        for (size_t k = r->nforms; k > 0 && k + DEDUP_LOOKBACK > r->nforms; k--)
+                if (r->forms[k - 1].len == n && memcmp(r->arena + r->forms[k - 1].off, p, n) == 0)
+                        return;
+        if (r->alen + n > UINT32_MAX || r->nforms >= RFORM_NONE - 1)
                 xalloc_die(n);
         if (r->nforms == r->cap) {
                 r->cap = r->cap ? 2 * r->cap : 64;
@@ -89,7 +106,9 @@ static void add_piece(struct redact_registry *r, const uint8_t *p, size_t n)
 static void add_form(struct redact_registry *r, const uint8_t *p, size_t n)
 {
         struct rnorm st;
-        _cleanup_free_ uint8_t *norm = xmalloc(RNORM_BOUND(n));
+        uint8_t small[4096];
+        _cleanup_free_ uint8_t *heap = RNORM_BOUND(n) > sizeof(small) ? xmalloc(RNORM_BOUND(n)) : NULL;
+        uint8_t *norm = heap ? heap : small;
         size_t nl, off = 0;
 
         rnorm_init(&st);
@@ -268,6 +287,31 @@ int redact_registry_add_patterns(struct redact_registry *r, struct err *err)
         return 0;
 }
 
+/* log2 of the words of a filter for nkeys keys: about 16 bits per key
+ * (2 bits set per key: a false positive rate near 1%), between 2^6 words
+ * and max_log2 */
+static void rfilter_init(struct rfilter *f, size_t nkeys, unsigned max_log2)
+{
+        unsigned l = 6;
+
+        while (l < max_log2 && ((size_t)1 << l) * 4 < nkeys)
+                l++;
+        f->w = xcalloc((size_t)1 << l, sizeof(uint64_t));
+        f->shift = 64 - l;
+}
+
+static void rfilter_add(struct rfilter *f, uint64_t h)
+{
+        f->w[h >> f->shift] |= rfilter_mask(h);
+}
+
+/* the gram filter is probed every RSTRIDE bytes: at most 512 KiB, so it
+ * stays in L2; the key filter is probed only after a gram passed */
+#define GRAMF_MAX_LOG2 16
+#define KEYF_MAX_LOG2 15
+/* probed only for the last bytes of a write: a false yes holds them back */
+#define PBLOOM_MAX_LOG2 21
+
 static int form_cmp(const void *a, const void *b, void *arg)
 {
         const struct rform *x = a, *y = b;
@@ -280,56 +324,104 @@ static int form_cmp(const void *a, const void *b, void *arg)
         return x->len < y->len ? -1 : x->len > y->len;
 }
 
+/* the group table's slot for key: the slot of its group, or an empty one */
+static size_t gtab_slot(const struct redact_registry *r, uint64_t key)
+{
+        size_t mask = ((size_t)1 << r->gtbits) - 1;
+        size_t i = rhash64(key) >> (64 - r->gtbits);
+
+        while (r->gtab[i] != RFORM_NONE && r->groups[r->gtab[i]].key != key)
+                i = (i + 1) & mask;
+        return i;
+}
+
+/* Group the forms by key (r->groups, r->gtab), reorder r->forms so a
+ * group's forms are contiguous, and drop duplicate forms: they share a
+ * key, so sorting each group finds them (a group is a handful of forms,
+ * unless many values share their first RKEY bytes). */
+static void build_groups(struct redact_registry *r)
+{
+        size_t n = r->nforms ? r->nforms : 1, kept = 0;
+        _cleanup_free_ uint32_t *gid = xmalloc(n * sizeof(*gid));
+        struct rform *sorted = xmalloc(n * sizeof(*sorted));
+
+        r->gtbits = 4;
+        while (((size_t)3 << r->gtbits) < 4 * r->nforms)
+                r->gtbits++;        /* at most 3/4 full */
+        r->gtab = xmalloc(((size_t)1 << r->gtbits) * sizeof(*r->gtab));
+        memset(r->gtab, 0xff, ((size_t)1 << r->gtbits) * sizeof(*r->gtab));
+        r->groups = xcalloc(n, sizeof(*r->groups));
+        r->ngroups = 0;
+        for (size_t k = 0; k < r->nforms; k++) {
+                uint64_t key = rload64(r->arena + r->forms[k].off);
+                size_t i = gtab_slot(r, key);
+
+                if (r->gtab[i] == RFORM_NONE) {
+                        r->gtab[i] = (uint32_t)r->ngroups;
+                        r->groups[r->ngroups++].key = key;
+                }
+                gid[k] = r->gtab[i];
+                r->groups[gid[k]].n++;
+        }
+        for (size_t g = 0, at = 0; g < r->ngroups; g++) {
+                r->groups[g].first = (uint32_t)at;
+                at += r->groups[g].n;
+                r->groups[g].n = 0;
+        }
+        for (size_t k = 0; k < r->nforms; k++) {
+                struct rgroup *g = &r->groups[gid[k]];
+
+                sorted[g->first + g->n++] = r->forms[k];
+        }
+        for (size_t g = 0; g < r->ngroups; g++) {
+                struct rgroup *gr = &r->groups[g];
+                struct rform *f = sorted + gr->first;
+                size_t first = kept;
+
+                if (gr->n > 1)
+                        qsort_r(f, gr->n, sizeof(*f), form_cmp, r->arena);
+                for (size_t k = 0; k < gr->n; k++)
+                        if (k == 0 || form_cmp(&f[k - 1], &f[k], r->arena) != 0)
+                                sorted[kept++] = f[k];
+                gr->first = (uint32_t)first;
+                gr->n = (uint32_t)(kept - first);
+        }
+        free(r->forms);
+        r->forms = sorted;
+        r->nforms = kept;
+        r->cap = n;
+}
+
 int redact_registry_freeze(struct redact_registry *r, struct err *err)
 {
-        size_t k = 0, nb;
-
         if (r->frozen)
                 return err_set(err, EBUSY, "registry is already frozen");
-        if (r->nforms > 0)
-                qsort_r(r->forms, r->nforms, sizeof(*r->forms), form_cmp, r->arena);
-        for (size_t i = 0; i < r->nforms; i++)
-                if (k == 0 || form_cmp(&r->forms[k - 1], &r->forms[i], r->arena) != 0)
-                        r->forms[k++] = r->forms[i];
-        r->nforms = k;
-        r->ngrams = r->nforms * RSTRIDE;
-        r->hbits = 10;
-        while (r->hbits < 30 && ((size_t)1 << r->hbits) < 2 * r->ngrams)
-                r->hbits++;
-        r->bbits = r->hbits + 3 > 26 ? 26 : r->hbits + 3;
-        nb = (size_t)1 << r->hbits;
-        r->heads = xmalloc(nb * sizeof(*r->heads));
-        memset(r->heads, 0xff, nb * sizeof(*r->heads));
-        r->bloom = xcalloc(((size_t)1 << r->bbits) / 64, sizeof(uint64_t));
-        r->grams = xcalloc(r->ngrams ? r->ngrams : 1, sizeof(*r->grams));
-        r->maxlen = 0;
+        build_groups(r);
+        rfilter_init(&r->gramf, r->ngroups * RSTRIDE, GRAMF_MAX_LOG2);
+        rfilter_init(&r->keyf, r->ngroups, KEYF_MAX_LOG2);
         /* short prefixes, so that the last bytes of a write that cannot
          * begin any form need not wait for the next write */
-        r->pbits = r->hbits + 2 > 26 ? 26 : r->hbits + 2;
+        r->pbits = 12;
+        while (r->pbits < PBLOOM_MAX_LOG2 && ((size_t)1 << r->pbits) < 4 * (RKEY - 1) * r->ngroups)
+                r->pbits++;
         r->pbloom = xcalloc(((size_t)1 << r->pbits) / 64, sizeof(uint64_t));
-        for (size_t i = 0; i < r->nforms; i++) {
-                const uint8_t *fp = r->arena + r->forms[i].off;
+        r->maxlen = 0;
+        for (size_t g = 0; g < r->ngroups; g++) {
+                uint8_t kb[RKEY];
 
-                for (size_t l = 1; l < 8; l++) {
-                        uint64_t h = rprefix_key(fp, l) >> (64 - r->pbits);
+                memcpy(kb, &r->groups[g].key, RKEY);
+                for (size_t l = 1; l < RKEY; l++) {
+                        uint64_t h = rprefix_key(kb, l) >> (64 - r->pbits);
 
                         r->pbloom[h >> 6] |= 1ull << (h & 63);
                 }
-                for (uint32_t o = 0; o < RSTRIDE; o++) {
-                        struct rgram *g = &r->grams[i * RSTRIDE + o];
-                        uint64_t h;
-
-                        g->gram = rload32(fp + o);
-                        g->form = (uint32_t)i;
-                        g->off = o;
-                        h = (uint64_t)g->gram * RHASH_K;
-                        g->next = r->heads[h >> (64 - r->hbits)];
-                        r->heads[h >> (64 - r->hbits)] = (uint32_t)(i * RSTRIDE + o);
-                        r->bloom[(h >> (64 - r->bbits)) >> 6] |= 1ull << ((h >> (64 - r->bbits)) & 63);
-                }
-                if (r->forms[i].len > r->maxlen)
-                        r->maxlen = r->forms[i].len;
+                for (size_t o = 0; o < RSTRIDE; o++)
+                        rfilter_add(&r->gramf, rhash64(rload32(kb + o)));
+                rfilter_add(&r->keyf, rhash64(r->groups[g].key));
         }
+        for (size_t k = 0; k < r->nforms; k++)
+                if (r->forms[k].len > r->maxlen)
+                        r->maxlen = r->forms[k].len;
         if (r->patterns) {
                 rrules_prefix_bits(r->tok2, r->tokfirst, &r->ntokfirst, r->toksecond,
                                    &r->ntoksecond);

@@ -384,6 +384,18 @@ static size_t next_tok(const struct redact_stream *s, size_t from)
         return SIZE_MAX;
 }
 
+/* could a form begin with the avail (1..RKEY-1) bytes at p?  (A false yes
+ * only delays output.) */
+static bool could_start_form(const struct redact_registry *r, const uint8_t *p, size_t avail)
+{
+        uint64_t h;
+
+        if (r->nforms == 0)
+                return false;
+        h = rprefix_key(p, avail) >> (64 - r->pbits);
+        return r->pbloom[h >> 6] >> (h & 63) & 1;
+}
+
 /* One sampled position j (window offset, absolute position a multiple of
  * RSTRIDE): every match starting in [j - RSTRIDE + 1, j] is found here
  * (forms through the gram at j, rules at each of those positions).
@@ -399,27 +411,32 @@ static bool step_at(struct redact_stream *s, size_t j, size_t lo, bool eof)
         /* slot of start p: p + RSTRIDE - 1 - j, in [0, RSTRIDE) */
         const size_t sh = RSTRIDE - 1;
 
-        if (r->nforms > 0) {
-                uint32_t g = rload32(w + j);
-                uint64_t h = (uint64_t)g * RHASH_K;
+        for (size_t o = 0; r->nforms > 0 && o < RSTRIDE && o <= j && j - o >= lo; o++) {
+                size_t p = j - o, avail = n - p;
+                const struct rgroup *g;
+                uint64_t key;
 
-                for (uint32_t k = r->heads[h >> (64 - r->hbits)]; k != RFORM_NONE; k = r->grams[k].next) {
-                        const struct rgram *gr = &r->grams[k];
-                        const struct rform *f;
-                        size_t p;
+                if (avail < RKEY) {
+                        if (!eof && could_start_form(r, w + p, avail))
+                                return false;
+                        continue;
+                }
+                key = rload64(w + p);
+                if (!rfilter_test(&r->keyf, rhash64(key)) || (g = rgroup_find(r, key)) == NULL)
+                        continue;
+                for (uint32_t k = g->first; k < g->first + g->n; k++) {
+                        const struct rform *f = &r->forms[k];
+                        size_t cmp = f->len < avail ? f->len : avail;
 
-                        if (gr->gram != g || gr->off > j || j - gr->off < lo)
+                        if (f->len <= lit_end[p + sh - j] ||
+                            memcmp(w + p + RKEY, r->arena + f->off + RKEY, cmp - RKEY) != 0)
                                 continue;
-                        p = j - gr->off;
-                        f = &r->forms[gr->form];
-                        if (f->len > n - p) {
+                        if (f->len > avail) {
                                 if (!eof)
-                                        return false;
+                                        return false;   /* matches so far: wait */
                                 continue;
                         }
-                        if (f->len > lit_end[p + sh - j] &&
-                            memcmp(w + p, r->arena + f->off, f->len) == 0)
-                                lit_end[p + sh - j] = f->len;
+                        lit_end[p + sh - j] = f->len;
                 }
         }
         for (size_t p = j >= sh && j - sh > lo ? j - sh : lo; r->patterns && p <= j; p++) {
@@ -455,12 +472,8 @@ static bool could_start(const struct redact_stream *s, size_t i)
         const struct redact_registry *r = s->reg;
         size_t avail = s->wlen - i, ms, me;
 
-        if (r->nforms > 0) {
-                uint64_t h = rprefix_key(s->win + i, avail) >> (64 - r->pbits);
-
-                if (r->pbloom[h >> 6] >> (h & 63) & 1)
-                        return true;
-        }
+        if (could_start_form(r, s->win + i, avail))
+                return true;
         return r->patterns && rrules_try(s->win + i, avail, false, &ms, &me) == RRULE_MORE;
 }
 
@@ -470,8 +483,8 @@ static void scan(struct redact_stream *s, bool eof)
 {
         const struct redact_registry *r = s->reg;
         const uint8_t *w = s->win;
-        const uint64_t *bloom = r->bloom;
-        const unsigned hshift = 64 - r->bbits;
+        const uint64_t *gramf = r->gramf.w;
+        const unsigned gshift = r->gramf.shift;
         const bool forms = r->nforms > 0;
         size_t n = s->wlen, j = (size_t)(s->scan - s->base);
         size_t lo = (size_t)(s->known - s->base);
@@ -481,9 +494,9 @@ static void scan(struct redact_stream *s, bool eof)
                  * RSTRIDE bytes, and the precomputed next rule candidate */
                 if (forms) {
                         while (j + RGRAM <= n && tokpos > j) {
-                                uint64_t bi = ((uint64_t)rload32(w + j) * RHASH_K) >> hshift;
+                                uint64_t h = rhash64(rload32(w + j)), m = rfilter_mask(h);
 
-                                if (bloom[bi >> 6] >> (bi & 63) & 1)
+                                if ((gramf[h >> gshift] & m) == m)
                                         break;
                                 j += RSTRIDE;
                         }
