@@ -1,10 +1,15 @@
-/* main.c - tfgate's command dispatcher.
+/* main.c - the command dispatcher of tfgate and of tfgate-jail.
  *
- * A table maps each command to its entry point, a one-line summary and its
- * usage text.  A command whose entry point is NULL is not part of this
- * build: it still answers --help, and otherwise says so and exits 2.
- * Global options come before the command: --log-format text|json,
- * --log-level error|warn|info|debug. */
+ * A table (commands.c, commands_jail.c) maps each command to its entry
+ * point, a one-line summary and its usage text.  A command whose entry
+ * point is NULL is not part of this build: it still answers --help, and
+ * otherwise says so and exits 2.  Global options come before the command:
+ * --log-format text|json, --log-level error|warn|info|debug.
+ *
+ * An executable whose table has one command runs it without naming it:
+ * `tfgate-jail [global options] ARGS` is `tfgate jail ARGS`, from a binary
+ * that links only what the jail needs, so it starts in a fraction of the
+ * time (docs/sandbox.md, "tfgate-jail"). */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,76 +20,33 @@
 #include "runner/util/cleanup.h"
 #include "runner/util/log.h"
 
-struct command {
-        const char *name;
-        cli_cmd_fn fn;
-        const char *summary;
-        const char *usage;
-};
-
-static const struct command commands[] = {
-        { "run", cmd_run, "daemon: poll the forges and run jobs until SIGTERM",
-          "tfgate run [-c FILE]\n" },
-        { "check", cmd_check, "run one job locally and print its verdict",
-          "tfgate check [-c FILE] [--mode validate|plan|apply] [--out DIR] PATH|URL [--rev SHA]\n"
-          "             [--secrets-file F] [--secret-env NAME]... [--keep]\n"
-          "  --out DIR          result.json and result.dsse.json (default ./tfgate-result)\n"
-          "  --secrets-file F   values to mask in every output (NAME=VALUE lines, mode 0600)\n"
-          "  --keep             leave the workspace in place (debugging)\n" },
-        { "inspect", cmd_inspect, "providers, lock entries and policy findings of a repository",
-          "tfgate inspect [--json] [-c FILE] DIR\n" },
-        { "providers", cmd_providers, "provider package hashes",
-          "tfgate providers hash PATH    h1: of a directory or zip, and zh: of a zip\n" },
-        { "jail", cmd_jail, "run a command in the jail",
-          "tfgate jail [options] -- CMD ARGS...\n"
-          "  --ro HOST[:INSIDE] --rw HOST[:INSIDE] --exec INSIDE --tmpfs INSIDE[:SIZE]\n"
-          "  --workdir DIR --env K=V --net none|loopback --netns PATH --allow-connect PORT\n"
-          "  --memory SIZE --pids N --cpu SECONDS --cpus N --timeout DURATION\n"
-          "  --output-limit SIZE --uid N --gid N --no-default-mounts -c FILE --json\n"
-          "  --redact, --secrets-file F   filter the output as a job's is\n" },
-        { "redact", cmd_redact, "the output filter, stdin to stdout",
-          "tfgate redact [--secrets-file F] [--secret-env NAME]... [--no-patterns]\n"
-          "              [--line-max SIZE] [--max SIZE]\n" },
-        { "keygen", cmd_keygen, "create an Ed25519 signing key",
-          "tfgate keygen --out FILE     writes FILE (0600) and FILE.pub\n" },
-        { "sign", cmd_sign, "sign a result file",
-          "tfgate sign --key KEY RESULT.json\n" },
-        { "verify", cmd_verify, "verify a signed result",
-          "tfgate verify --key PUB [--expect-commit SHA] FILE\n" },
-        { "audit", cmd_audit, "verify the audit log's hash chain",
-          "tfgate audit verify FILE\n" },
-        { "register", cmd_register, "register this host as a GitLab runner",
-          "tfgate register gitlab --url URL --token-file FILE\n" },
-        { "unregister", cmd_unregister, "remove this runner from GitLab",
-          "tfgate unregister gitlab [-c FILE]\n" },
-        { "status", cmd_status, "running jobs of the local daemon",
-          "tfgate status [-c FILE]\n" },
-        { "config", cmd_config, "validate a configuration file",
-          "tfgate config check FILE     prints \"ok\" and the effective config, or the errors\n" },
-        { "version", cmd_version, "version of tfgate and its libraries",
-          "tfgate version\n" },
-};
-
-static const struct command *find_command(const char *name)
+static bool single_command(void)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-                if (strcmp(commands[i].name, name) == 0)
-                        return &commands[i];
+        return cli_n_commands == 1;
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+        for (size_t i = 0; i < cli_n_commands; i++)
+                if (strcmp(cli_commands[i].name, name) == 0)
+                        return &cli_commands[i];
         return NULL;
 }
 
 void cli_print_usage(const char *cmd, FILE *f)
 {
-        const struct command *c = find_command(cmd);
+        const struct cli_command *c = find_command(cmd);
 
         if (c == NULL)
                 return;
+        if (single_command())
+                fprintf(f, "%s [--log-level LEVEL] ARGS is the same as:\n", cli_program);
         fprintf(f, "usage: %s", c->usage);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
-        const struct command *c = find_command(cmd);
+        const struct cli_command *c = find_command(cmd);
         va_list ap;
 
         fprintf(stderr, "tfgate: %s: ", cmd);
@@ -94,21 +56,26 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
         fprintf(stderr, "\n");
         /* one line of usage; --help has the rest */
         if (c != NULL)
-                fprintf(stderr, "usage: %.*s (tfgate %s --help for more)\n",
-                        (int)strcspn(c->usage, "\n"), c->usage, cmd);
+                fprintf(stderr, "usage: %.*s (%s%s%s --help for more)\n",
+                        (int)strcspn(c->usage, "\n"), c->usage, cli_program,
+                        single_command() ? "" : " ", single_command() ? "" : cmd);
         return EXIT_USAGE;
 }
 
 static void print_help(FILE *f)
 {
-        fprintf(f, "usage: tfgate [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]\n\n"
-                   "commands:\n");
-        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-                fprintf(f, "  %-11s %s%s\n", commands[i].name, commands[i].summary,
-                        commands[i].fn ? "" : " (not available in this build)");
-        fprintf(f, "\n`tfgate COMMAND --help` shows a command's usage.\n"
+        if (single_command()) {
+                cli_print_usage(cli_commands[0].name, f);
+                return;
+        }
+        fprintf(f, "usage: %s [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]\n\n"
+                   "commands:\n", cli_program);
+        for (size_t i = 0; i < cli_n_commands; i++)
+                fprintf(f, "  %-11s %s%s\n", cli_commands[i].name, cli_commands[i].summary,
+                        cli_commands[i].fn ? "" : " (not available in this build)");
+        fprintf(f, "\n`%s COMMAND --help` shows a command's usage.\n"
                    "exit codes: 0 passed, 1 check failed, 2 usage or configuration error,\n"
-                   "            3 infrastructure error\n");
+                   "            3 infrastructure error\n", cli_program);
 }
 
 static bool wants_help(int argc, char **argv)
@@ -122,11 +89,21 @@ static bool wants_help(int argc, char **argv)
         return false;
 }
 
+static int print_version(void)
+{
+        const struct cli_command *v = find_command("version");
+
+        if (v != NULL && v->fn != NULL)
+                return v->fn(1, (char *[]){ "version", NULL });
+        printf("%s %s\n", cli_program, TFGATE_VERSION);
+        return EXIT_PASSED;
+}
+
 int main(int argc, char **argv)
 {
         enum log_level level = LOGL_INFO;
         enum log_format format = LOGF_TEXT;
-        const struct command *c;
+        const struct cli_command *c;
         int i = 1;
 
         for (; i < argc && argv[i][0] == '-'; i++) {
@@ -136,38 +113,46 @@ int main(int argc, char **argv)
                         print_help(stdout);
                         return EXIT_PASSED;
                 } else if (strcmp(a, "--version") == 0) {
-                        return cmd_version(1, (char *[]){ "version", NULL });
+                        return print_version();
                 } else if (strcmp(a, "--log-format") == 0 && i + 1 < argc) {
                         if (log_format_parse(argv[++i], &format) < 0)
-                                return cli_usage_error("tfgate", "--log-format: expected text or json, got \"%s\"", argv[i]);
+                                return cli_usage_error(cli_program, "--log-format: expected text or json, got \"%s\"", argv[i]);
                 } else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
                         if (log_level_parse(argv[++i], &level) < 0)
-                                return cli_usage_error("tfgate", "--log-level: expected error, warn, info or debug, got \"%s\"", argv[i]);
+                                return cli_usage_error(cli_program, "--log-level: expected error, warn, info or debug, got \"%s\"", argv[i]);
+                } else if (single_command()) {
+                        /* the command's own options start here */
+                        break;
                 } else {
-                        fprintf(stderr, "tfgate: unknown option %s\n", a);
+                        fprintf(stderr, "%s: unknown option %s\n", cli_program, a);
                         print_help(stderr);
                         return EXIT_USAGE;
                 }
         }
         log_setup(level, format);
-        if (i >= argc) {
+        if (single_command()) {
+                /* argv[i - 1] becomes the command's argv[0], its name */
+                c = &cli_commands[0];
+                argv[--i] = (char *)c->name;
+        } else if (i >= argc) {
                 print_help(stderr);
                 return EXIT_USAGE;
-        }
-        c = find_command(argv[i]);
-        if (c == NULL) {
-                fprintf(stderr, "tfgate: unknown command \"%s\"\n", argv[i]);
+        } else if ((c = find_command(argv[i])) == NULL) {
+                fprintf(stderr, "%s: unknown command \"%s\"\n", cli_program, argv[i]);
                 print_help(stderr);
                 return EXIT_USAGE;
         }
         if (wants_help(argc - i, argv + i)) {
-                fprintf(stdout, "usage: %s", c->usage);
+                if (single_command())
+                        cli_print_usage(c->name, stdout);
+                else
+                        fprintf(stdout, "usage: %s", c->usage);
                 if (c->fn == NULL)
                         fprintf(stdout, "(not available in this build)\n");
                 return EXIT_PASSED;
         }
         if (c->fn == NULL) {
-                fprintf(stderr, "tfgate: %s: not available in this build\n", c->name);
+                fprintf(stderr, "%s: %s: not available in this build\n", cli_program, c->name);
                 return EXIT_USAGE;
         }
         return c->fn(argc - i, argv + i);

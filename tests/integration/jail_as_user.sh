@@ -53,7 +53,7 @@ grant_path() {
 grant_path "$top/tests"
 grant_path "$build/tests/jail"
 grant_path "$build/runner/cli"
-for f in "$build/runner/cli/tfgate" "$build"/tests/jail/* "$top"/tests/jail/*.sh "$top"/tests/integration/test_jail_*.sh; do
+for f in "$build/runner/cli/tfgate" "$build/runner/cli/tfgate-jail" "$build"/tests/jail/* "$top"/tests/jail/*.sh "$top"/tests/integration/test_jail_*.sh; do
   [ -e "$f" ] || continue
   if ! as_user test -r "$f"; then chmod a+r "$f"; fi
   if [ -x "$f" ] && ! as_user test -x "$f"; then chmod a+rx "$f"; fi
@@ -76,6 +76,7 @@ for s in "${scripts[@]}"; do
   if (cd "$home" && timeout 600 runuser -u "$user" -- env -i \
         PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" USER="$user" LANG=C.UTF-8 \
         TFGATE="$build/runner/cli/tfgate" TFGATE_SRC="$top" TFGATE_BUILD="$build" \
+        ${TFGATE_JAIL_BIN:+TFGATE_JAIL_BIN="$TFGATE_JAIL_BIN"} \
         bash "$s"); then
     echo "== $name as $user: passed"
   else

@@ -116,9 +116,9 @@ if [ "$(cat "$JR_OUT")" = 4242 ]; then ok "--uid 4242 -> id -u 4242"; else not_o
 
 # ---- two concurrent jails share nothing (TB2-S) ----
 probe='readlink /proc/self/ns/net; readlink /proc/self/ns/pid; cat /proc/self/cgroup | sort | tr "\n" " "; echo; ls -a /tmp | tr "\n" " "; echo'
-TMPDIR=$JL_TMP timeout 30 "$TFGATE" jail -- /bin/sh -c "touch /tmp/from-a; sleep 1; $probe" >"$JL_WORK/a.out" 2>"$JL_WORK/a.err" &
+TMPDIR=$JL_TMP timeout 30 "${JL_JAIL[@]}" -- /bin/sh -c "touch /tmp/from-a; sleep 1; $probe" >"$JL_WORK/a.out" 2>"$JL_WORK/a.err" &
 pa=$!
-TMPDIR=$JL_TMP timeout 30 "$TFGATE" jail -- /bin/sh -c "touch /tmp/from-b; sleep 1; $probe" >"$JL_WORK/b.out" 2>"$JL_WORK/b.err" &
+TMPDIR=$JL_TMP timeout 30 "${JL_JAIL[@]}" -- /bin/sh -c "touch /tmp/from-b; sleep 1; $probe" >"$JL_WORK/b.out" 2>"$JL_WORK/b.err" &
 pb=$!
 sleep 0.6
 cg_during=$(find /sys/fs/cgroup -maxdepth 6 -type d -iname '*tfgate*' 2>/dev/null | sort)
@@ -139,6 +139,23 @@ if [ $ra -eq 0 ] && [ $rb -eq 0 ]; then
   else ok "concurrent jails: separate /tmp"; fi
 else
   not_ok "concurrent jails failed: rc $ra/$rb: $(head -c 300 "$JL_WORK/a.err")"
+fi
+
+# ---- the tfgate-jail binary's own front: the same command, no name ----
+if [ -n "${TFGATE_JAIL_BIN:-}" ]; then
+  b=$TFGATE_JAIL_BIN
+  check "tfgate-jail --help shows the jail's usage" sh -c "'$b' --help | grep -q -- '--allow-connect PORT'"
+  check "tfgate-jail --version names it" sh -c "'$b' --version | grep -qx 'tfgate-jail [0-9.]*'"
+  out=$(TMPDIR=$JL_TMP "$b" --log-level debug -- /bin/echo front 2>"$JL_WORK/front.err")
+  check "tfgate-jail --log-level debug -- CMD: runs CMD ($out)" test "$out" = front
+  check "tfgate-jail --log-level debug: the jail's debug phases are logged" grep -q 'phase execve' "$JL_WORK/front.err"
+  "$b" --bogus -- /bin/true 2>"$JL_WORK/bogus.err"; rc=$?
+  check "tfgate-jail --bogus: usage error, exit 2 (got $rc)" test "$rc" = 2
+  check "tfgate-jail --bogus: names the option and points at tfgate-jail --help" \
+    sh -c "grep -q 'unknown option --bogus' '$JL_WORK/bogus.err' && grep -q 'tfgate-jail --help' '$JL_WORK/bogus.err'"
+  if ldd "$b" 2>/dev/null | grep -qE 'libgit2|libcurl|libmicrohttpd'; then
+    not_ok "tfgate-jail links forge or fetch libraries: $(ldd "$b" | tr '\n' ' ')"
+  else ok "tfgate-jail links none of libgit2, libcurl, libmicrohttpd"; fi
 fi
 
 expect_no_leftovers "basic"

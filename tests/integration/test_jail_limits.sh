@@ -123,7 +123,7 @@ jl_log "print forever: output_bytes=$(jf output_bytes)"
 leftovers "print forever"
 
 # ---- the runner is killed: the jail dies with it ----
-TMPDIR=$JL_TMP "$TFGATE" jail "${JL_SYS[@]}" -- /bin/sleep "1006.$mark" >/dev/null 2>&1 &
+TMPDIR=$JL_TMP "${JL_JAIL[@]}" "${JL_SYS[@]}" -- /bin/sleep "1006.$mark" >/dev/null 2>&1 &
 runner=$!
 for i in $(seq 30); do pgrep -f -- "sleep 1006\\.$mark" >/dev/null && break; sleep 0.1; done
 if pgrep -f -- "sleep 1006\\.$mark" >/dev/null; then

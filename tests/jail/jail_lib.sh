@@ -39,9 +39,18 @@ jl_init() {
   for h in escape_probe forkbomb membomb diskfill busyloop printforever tcp_listener; do
     [ -x "$JL_HELPERS/$h" ] || jl_die "helper $JL_HELPERS/$h is not built (cmake --build: target jail_test_helpers)"
   done
-  # The jail command must exist in this build: a NULL entry says "not part
-  # of this build" and exits 2.  That is a failure, not a skip.
-  "$TFGATE" jail --help >/dev/null 2>&1 || jl_die "'tfgate jail' is not available in $TFGATE"
+  # The jail command: `tfgate jail`, or the small tfgate-jail binary when
+  # TFGATE_JAIL_BIN names it (the same tests run against both).  It must
+  # exist in this build: a NULL entry says "not part of this build" and
+  # exits 2.  That is a failure, not a skip.
+  if [ -n "${TFGATE_JAIL_BIN:-}" ]; then
+    [ -x "$TFGATE_JAIL_BIN" ] || jl_die "TFGATE_JAIL_BIN=$TFGATE_JAIL_BIN is not an executable"
+    JL_JAIL=("$TFGATE_JAIL_BIN")
+  else
+    JL_JAIL=("$TFGATE" jail)
+  fi
+  echo "# jail command: ${JL_JAIL[*]}"
+  "${JL_JAIL[@]}" --help >/dev/null 2>&1 || jl_die "'${JL_JAIL[*]}' is not available"
   command -v jq >/dev/null || jl_die "jq is not installed (needed to read --json)"
 
   # One jail test at a time: the leftover checks look at host-wide state.
@@ -90,7 +99,7 @@ jail_run() {
   JR_ERR=$JL_WORK/run$JR_N.err
   local t0 t1
   t0=$(date +%s%N)
-  TMPDIR=$JL_TMP timeout -k 5 "$bound" "$TFGATE" jail --json "$@" >"$JR_OUT" 2>"$JR_ERR" </dev/null
+  TMPDIR=$JL_TMP timeout -k 5 "$bound" "${JL_JAIL[@]}" --json "$@" >"$JR_OUT" 2>"$JR_ERR" </dev/null
   JR_RC=$?
   t1=$(date +%s%N)
   JR_MS=$(( (t1 - t0) / 1000000 ))
