@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <git2/sys/config.h>
+#include <git2/sys/repository.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "runner/util/cleanup.h"
+#include "runner/util/fileio.h"
 #include "runner/util/units.h"
 #include "runner/util/xalloc.h"
 
@@ -440,11 +443,16 @@ static int walk_cb(const char *root, const git_tree_entry *entry, void *payload)
                 size_t len = 0;
                 git_object_t type;
 
-                if (git_odb_read_header(&len, &type, w->odb, git_tree_entry_id(entry)) < 0 ||
-                    type != GIT_OBJECT_BLOB) {
+                if (git_odb_read_header(&len, &type, w->odb, git_tree_entry_id(entry)) < 0) {
                         w->code = EIO;
-                        snprintf(w->msg, sizeof(w->msg), "blob for \"%s%s\" missing or not a blob",
-                                 root, name);
+                        snprintf(w->msg, sizeof(w->msg), "blob for \"%s%s\" missing or unreadable: %s",
+                                 root, name, git_msg());
+                        return -1;
+                }
+                if (type != GIT_OBJECT_BLOB) {
+                        w->code = EIO;
+                        snprintf(w->msg, sizeof(w->msg), "\"%s%s\" is a %s, not a blob", root, name,
+                                 git_object_type2string(type));
                         return -1;
                 }
                 w->bytes += len;
@@ -605,39 +613,396 @@ static int fetch_objects(struct fetch_ctx *c, git_repository *repo, const git_oi
         return fail(err, ENOENT, "commit %s not found in %s", c->opts->sha, c->safe_url);
 }
 
-static int fetch_into(struct fetch_ctx *c, const struct fetch_limits *lim, char **job_specs,
-                      size_t n_job, struct fetch_result *res, struct err *err)
+/* A fresh repository in the (checked, empty) workspace, configured the
+ * same way for every way of bringing the objects. */
+static int init_workspace(git_repository **out, const struct fetch_opts *o, struct err *err)
 {
-        const struct fetch_opts *o = c->opts;
-        git_repository *repo = NULL;
-        git_commit *commit = NULL;
-        git_tree *tree = NULL;
         git_repository_init_options io;
-        git_oid want;
         int r;
 
-        if (git_oid_fromstr(&want, o->sha) < 0)
-                return fail(err, EINVAL, "commit id: %s", git_msg());
         git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
         io.flags = GIT_REPOSITORY_INIT_NO_REINIT;
-        if (git_repository_init_ext(&repo, o->workspace, &io) < 0)
+        if (git_repository_init_ext(out, o->workspace, &io) < 0)
                 return fail(err, EIO, "creating a repository in %s: %s", o->workspace, git_msg());
-        r = set_repo_config(repo, err);
-        if (r == 0)
-                r = fetch_objects(c, repo, &want, job_specs, n_job, res, err);
-        if (r == 0 && git_commit_lookup(&commit, repo, &want) < 0)
-                r = fail(err, ENOENT, "commit %s not found in %s", o->sha, c->safe_url);
+        r = set_repo_config(*out, err);
+        if (r < 0) {
+                git_repository_free(*out);
+                *out = NULL;
+        }
+        return r;
+}
+
+/* The objects are in the workspace's repository: whichever way they came,
+ * the same checks, the same checkout, the same HEAD verification. */
+static int check_out(struct fetch_ctx *c, git_repository *repo, const git_oid *want,
+                     const struct fetch_limits *lim, struct fetch_result *res, struct err *err)
+{
+        git_commit *commit = NULL;
+        git_tree *tree = NULL;
+        int r = 0;
+
+        if (git_commit_lookup(&commit, repo, want) < 0)
+                r = fail(err, ENOENT, "commit %s not found in %s", c->opts->sha, c->safe_url);
         if (r == 0 && git_commit_tree(&tree, commit) < 0)
-                r = fail(err, EIO, "tree of commit %s: %s", o->sha, git_msg());
+                r = fail(err, EIO, "tree of commit %s: %s", c->opts->sha, git_msg());
         if (r == 0)
                 r = check_tree(repo, tree, lim, res, err);
         if (r == 0)
                 r = checkout(c, repo, commit, err);
         if (r == 0)
-                r = verify_head(repo, &want, res->head, err);
+                r = verify_head(repo, want, res->head, err);
         git_tree_free(tree);
         git_commit_free(commit);
+        return r;
+}
+
+static int fetch_into(struct fetch_ctx *c, const struct fetch_limits *lim, char **job_specs,
+                      size_t n_job, struct fetch_result *res, struct err *err)
+{
+        git_repository *repo = NULL;
+        git_oid want;
+        int r;
+
+        if (git_oid_fromstr(&want, c->opts->sha) < 0)
+                return fail(err, EINVAL, "commit id: %s", git_msg());
+        r = init_workspace(&repo, c->opts, err);
+        if (r == 0)
+                r = fetch_objects(c, repo, &want, job_specs, n_job, res, err);
+        if (r == 0)
+                r = check_out(c, repo, &want, lim, res, err);
         git_repository_free(repo);
+        return r;
+}
+
+/* ---- a depth-1 copy from a local repository ----
+ *
+ * libgit2 1.5 cannot fetch shallow, and over the local transport it packs
+ * the commit's whole history.  For a repository on this machine the commit
+ * is read straight from its object database instead: a pack of the commit,
+ * its tree and their blobs is built with libgit2's packbuilder and indexed
+ * into the workspace, and .git/shallow records that history is cut.  The
+ * source is opened without its configuration and never written to. */
+
+struct pack_sink {
+        struct fetch_ctx *c;
+        git_odb_writepack *wp;
+        git_indexer_progress *stats;
+        uint64_t bytes;
+};
+
+/* one chunk of the pack the packbuilder writes, into the workspace's
+ * indexer; max_pack_bytes holds here as it does for a download */
+static int pack_chunk_cb(void *buf, size_t size, void *payload)
+{
+        struct pack_sink *s = payload;
+
+        s->bytes += size;
+        if (s->c->bytes_before + s->bytes > s->c->max_pack) {
+                s->c->pack_cap_hit = true;
+                git_error_set_str(GIT_ERROR_CALLBACK, "pack size limit reached");
+                return -1;
+        }
+        return s->wp->append(s->wp, buf, size, s->stats);
+}
+
+/* The configuration the source repository is read with: exactly this
+ * table, never the source's own config (nor the user's).  This libgit2's
+ * packbuilder reads its big-file threshold from pack.deltaCacheSize (a
+ * libgit2 slip; fixed versions read pack.bigFileThreshold, so both are
+ * set): at 1 byte no object is a delta candidate.  A copy between two
+ * directories of one machine gains nothing from deltas, and the delta
+ * search dominated the copy's time (megabyte blobs compared pairwise). */
+static const struct {
+        const char *name;       /* normalised: libgit2 lower-cases keys */
+        const char *value;
+} source_config[] = {
+        { "pack.deltacachesize", "1" },
+        { "pack.bigfilethreshold", "1" },
+};
+
+struct table_iter {
+        git_config_iterator parent;
+        size_t next;
+        git_config_entry entry;
+};
+
+static void table_entry_free(git_config_entry *e)
+{
+        free(e);
+}
+
+static int table_get(git_config_backend *b, const char *key, git_config_entry **out)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(source_config); i++) {
+                if (strcasecmp(key, source_config[i].name) == 0) {
+                        git_config_entry *e = xcalloc(1, sizeof(*e));
+
+                        e->name = source_config[i].name;
+                        e->value = source_config[i].value;
+                        e->level = GIT_CONFIG_LEVEL_LOCAL;
+                        e->free = table_entry_free;
+                        *out = e;
+                        return 0;
+                }
+        }
+        return GIT_ENOTFOUND;
+}
+
+static int table_iter_next(git_config_entry **out, git_config_iterator *it)
+{
+        struct table_iter *ti = (struct table_iter *)it;
+
+        if (ti->next >= ARRAY_SIZE(source_config))
+                return GIT_ITEROVER;
+        ti->entry = (git_config_entry){
+                .name = source_config[ti->next].name,
+                .value = source_config[ti->next].value,
+                .level = GIT_CONFIG_LEVEL_LOCAL,
+        };
+        ti->next++;
+        *out = &ti->entry;
+        return 0;
+}
+
+static void table_iter_free(git_config_iterator *it)
+{
+        free(it);
+}
+
+static int table_iterator(git_config_iterator **out, git_config_backend *b)
+{
+        struct table_iter *ti = xcalloc(1, sizeof(*ti));
+
+        ti->parent.backend = b;
+        ti->parent.next = table_iter_next;
+        ti->parent.free = table_iter_free;
+        *out = &ti->parent;
+        return 0;
+}
+
+static int table_open(git_config_backend *b, git_config_level_t level, const git_repository *repo)
+{
+        return 0;
+}
+
+static int table_read_only(void)
+{
+        git_error_set_str(GIT_ERROR_CONFIG, "the source repository's configuration is read-only");
+        return -1;
+}
+
+static int table_set(git_config_backend *b, const char *key, const char *value)
+{
+        return table_read_only();
+}
+
+static int table_set_multivar(git_config_backend *b, const char *name, const char *regexp,
+                              const char *value)
+{
+        return table_read_only();
+}
+
+static int table_del(git_config_backend *b, const char *key)
+{
+        return table_read_only();
+}
+
+static int table_del_multivar(git_config_backend *b, const char *key, const char *regexp)
+{
+        return table_read_only();
+}
+
+static int table_lock(git_config_backend *b)
+{
+        return table_read_only();
+}
+
+static int table_unlock(git_config_backend *b, int success)
+{
+        return table_read_only();
+}
+
+static void table_free(git_config_backend *b)
+{
+        free(b);
+}
+
+static int table_snapshot(git_config_backend **out, git_config_backend *b);
+
+static git_config_backend *table_backend_new(void)
+{
+        git_config_backend *b = xcalloc(1, sizeof(*b));
+
+        git_config_init_backend(b, GIT_CONFIG_BACKEND_VERSION);
+        b->readonly = 1;
+        b->open = table_open;
+        b->get = table_get;
+        b->set = table_set;
+        b->set_multivar = table_set_multivar;
+        b->del = table_del;
+        b->del_multivar = table_del_multivar;
+        b->iterator = table_iterator;
+        b->snapshot = table_snapshot;
+        b->lock = table_lock;
+        b->unlock = table_unlock;
+        b->free = table_free;
+        return b;
+}
+
+/* the packbuilder reads a snapshot of the repository's config */
+static int table_snapshot(git_config_backend **out, git_config_backend *b)
+{
+        *out = table_backend_new();
+        return 0;
+}
+
+/* The source repository, read-only: the path itself or its .git, never a
+ * parent directory.  Its config is replaced by source_config, so nothing
+ * in it changes how the copy is made; libgit2 runs no hooks and writes
+ * nothing to it. */
+static int open_source(git_repository **out, struct fetch_ctx *c, const char *path,
+                       struct err *err)
+{
+        git_config *cfg = NULL;
+        git_config_backend *table = table_backend_new();
+        int r;
+
+        if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+                table_free(table);
+                return fail(err, EIO, "fetching %s: %s", c->safe_url, git_msg());
+        }
+        r = git_config_new(&cfg);
+        if (r == 0) {
+                r = git_config_add_backend(cfg, table, GIT_CONFIG_LEVEL_LOCAL, *out, 0);
+                if (r < 0)
+                        table_free(table);
+                table = NULL;
+        }
+        if (r == 0)
+                r = git_repository_set_config(*out, cfg);
+        git_config_free(cfg);
+        if (table != NULL)
+                table_free(table);
+        if (r < 0) {
+                git_repository_free(*out);
+                *out = NULL;
+                return fail(err, EIO, "fetching %s: %s", c->safe_url, git_msg());
+        }
+        return 0;
+}
+
+/* The wanted object in the source, which must be a commit.  A missing id
+ * gives the same error as the fetch; an unreadable object says why. */
+static int source_commit(git_commit **out, struct fetch_ctx *c, git_repository *src,
+                         const git_oid *want, struct err *err)
+{
+        git_object *obj = NULL;
+        git_object_t type;
+        int r = git_object_lookup(&obj, src, want, GIT_OBJECT_ANY);
+
+        *out = NULL;
+        if (r == GIT_ENOTFOUND)
+                return fail(err, ENOENT, "commit %s not found in %s", c->opts->sha, c->safe_url);
+        if (r < 0)
+                return fail(err, EIO, "fetching %s: %s", c->safe_url, git_msg());
+        type = git_object_type(obj);
+        if (type != GIT_OBJECT_COMMIT) {
+                git_object_free(obj);
+                return fail(err, ENOENT, "commit %s not found in %s (the id names a %s)",
+                            c->opts->sha, c->safe_url, git_object_type2string(type));
+        }
+        *out = (git_commit *)obj;
+        return 0;
+}
+
+/* the commit, its tree and everything under it (gitlinks excluded: the
+ * packbuilder skips them), indexed into dst's object database */
+static int copy_commit(struct fetch_ctx *c, git_repository *src, git_commit *commit,
+                       git_repository *dst, git_indexer_progress *stats, struct err *err)
+{
+        git_packbuilder *pb = NULL;
+        git_odb *odb = NULL;
+        git_odb_writepack *wp = NULL;
+        struct pack_sink sink = { .c = c, .stats = stats };
+        int r;
+
+        r = git_packbuilder_new(&pb, src);
+        if (r == 0)
+                r = git_packbuilder_insert(pb, git_commit_id(commit), NULL);
+        if (r == 0)
+                r = git_packbuilder_insert_tree(pb, git_commit_tree_id(commit));
+        if (r == 0)
+                r = git_repository_odb(&odb, dst);
+        if (r == 0)
+                r = git_odb_write_pack(&wp, odb, transfer_cb, c);
+        if (r == 0) {
+                sink.wp = wp;
+                r = git_packbuilder_foreach(pb, pack_chunk_cb, &sink);
+        }
+        if (r == 0)
+                r = wp->commit(wp, stats);
+        /* this libgit2's indexer counts objects, not bytes */
+        stats->received_bytes = sink.bytes;
+        if (wp != NULL)
+                wp->free(wp);
+        git_odb_free(odb);
+        git_packbuilder_free(pb);
+        if (r < 0)
+                return fetch_error(c, err);
+        return 0;
+}
+
+/* .git/shallow names the commit whose parents are absent, so git (and a
+ * libgit2 that knows shallow repositories) does not look for them */
+static int write_shallow(git_repository *dst, const git_oid *id, struct err *err)
+{
+        char hex[GIT_OID_HEXSZ + 2];
+        _cleanup_free_ char *path = xasprintf("%sshallow", git_repository_path(dst));
+
+        git_oid_tostr(hex, sizeof(hex), id);
+        hex[GIT_OID_HEXSZ] = '\n';
+        return file_write_new(path, hex, GIT_OID_HEXSZ + 1, 0644, err);
+}
+
+static int copy_local(struct fetch_ctx *c, const char *path, const struct fetch_limits *lim,
+                      struct fetch_result *res, struct err *err)
+{
+        git_repository *src = NULL, *dst = NULL;
+        git_commit *commit = NULL;
+        git_tree *tree = NULL;
+        git_indexer_progress stats = { 0 };
+        git_oid want;
+        int r;
+
+        if (git_oid_fromstr(&want, c->opts->sha) < 0)
+                return fail(err, EINVAL, "commit id: %s", git_msg());
+        c->attempt = 1;
+        r = open_source(&src, c, path, err);
+        if (r == 0)
+                r = init_workspace(&dst, c->opts, err);
+        if (r == 0)
+                r = source_commit(&commit, c, src, &want, err);
+        if (r == 0 && git_commit_tree(&tree, commit) < 0)
+                r = fail(err, EIO, "fetching %s: tree of commit %s: %s", c->safe_url,
+                         c->opts->sha, git_msg());
+        /* the limits and entry names, before anything is copied */
+        if (r == 0)
+                r = check_tree(src, tree, lim, res, err);
+        if (r == 0)
+                r = copy_commit(c, src, commit, dst, &stats, err);
+        c->bytes_before += stats.received_bytes;
+        c->objects_before += stats.received_objects;
+        if (r == 0)
+                r = write_shallow(dst, &want, err);
+        if (r == 0) {
+                res->method = FETCH_BY_SHA;
+                res->shallow = true;
+                r = check_out(c, dst, &want, lim, res, err);
+        }
+        git_tree_free(tree);
+        git_commit_free(commit);
+        git_repository_free(dst);
+        git_repository_free(src);
         return r;
 }
 
@@ -689,7 +1054,12 @@ int fetch_commit(const struct fetch_opts *opts, struct fetch_result *res, struct
                 c.host = url.host != NULL ? url.host : url.path;
                 c.network = url.host != NULL;
                 c.max_pack = lim.max_pack_bytes;
-                r = fetch_into(&c, &lim, specs, opts->n_refspecs, res, err);
+                /* a repository on this machine: a depth-1 copy, unless the job
+                 * names refspecs, which only a fetch honours */
+                if (!c.network && opts->n_refspecs == 0)
+                        r = copy_local(&c, url.path, &lim, res, err);
+                else
+                        r = fetch_into(&c, &lim, specs, opts->n_refspecs, res, err);
                 res->attempts = c.attempt;
                 res->received_bytes = c.bytes_before;
                 res->objects = c.objects_before;

@@ -10,7 +10,11 @@
  *      with allow-reachable-sha1-in-want (GitHub, GitLab) and the local
  *      transport always allows;
  *   3. all branches, tags and merge-request / pull-request heads.
- * libgit2 1.5 has no shallow fetch: history comes along (see docs).
+ * libgit2 1.5 has no shallow fetch: over https history comes along (see
+ * docs).  A repository on this machine (file://, a path) without job
+ * refspecs is instead copied at depth 1: the commit, its tree and blobs
+ * are packed from the source's object database with libgit2's packbuilder
+ * and .git/shallow names the commit; the checks and checkout are the same.
  *
  * Never: hooks, submodules (gitlinks stay empty directories), LFS or any
  * other external filter, the user's or system's git config (url.insteadOf,
@@ -87,6 +91,7 @@ struct fetch_result {
         uint64_t checkout_bytes;            /* blob bytes written */
         uint64_t files;                     /* files and symlinks written */
         uint64_t gitlinks;                  /* submodule entries left empty */
+        bool shallow;                       /* depth 1: .git/shallow names head */
 };
 
 /* Fetch and check out opts->sha into opts->workspace.  On failure the

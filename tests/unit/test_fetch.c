@@ -270,11 +270,71 @@ static char *new_ws(void)
         return ws;
 }
 
+static bool exists_in(const char *dir, const char *name)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+
+        return exists(p);
+}
+
 static bool dir_has_only_git(const char *ws)
 {
         _cleanup_free_ char *p = xasprintf("%s/main.tf", ws);
 
         return !exists(p);
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the lines of s, sorted, joined by '\n' into out */
+static void sort_lines(char *out, size_t outsz, char *s)
+{
+        char *lines[4096];
+        size_t n = 0, len = 0;
+
+        for (char *l = s; *l != '\0' && n < ARRAY_SIZE(lines);) {
+                char *nl = strchr(l, '\n');
+
+                lines[n++] = l;
+                if (nl == NULL)
+                        break;
+                *nl = '\0';
+                l = nl + 1;
+        }
+        qsort(lines, n, sizeof(lines[0]), cmp_line);
+        out[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)snprintf(out + len, len < outsz ? outsz - len : 0, "%s%s", i ? "\n" : "",
+                                        lines[i]);
+        assert_true(len < outsz);
+}
+
+/* Every object in ws's repository must be exactly the objects of sha's
+ * tree in src (rev-list -n 1: the commit, its trees, its blobs; gitlinks
+ * are not objects of this repository), and history must be cut there. */
+static void assert_depth_one(const char *ws, const char *src, const char *sha)
+{
+        static char want_raw[65536], got_raw[65536], want[65536], got[65536];
+        char shallow[64], count[16];
+        _cleanup_free_ char *path = xasprintf("%s/.git/shallow", ws);
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+
+        GIT_OUT(want_raw, src, "rev-list", "--objects", "--no-object-names", "-n", "1", sha);
+        GIT_OUT(got_raw, ws, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)");
+        sort_lines(want, sizeof(want), want_raw);
+        sort_lines(got, sizeof(got), got_raw);
+        assert_string_equal(got, want);
+        assert_int_equal(file_read_all(&data, &len, path, 1024, NULL), 0);
+        snprintf(shallow, sizeof(shallow), "%s\n", sha);
+        assert_string_equal(data, shallow);
+        /* git sees one commit, and a consistent repository */
+        GIT_OUT(count, ws, "rev-list", "--count", "HEAD");
+        assert_string_equal(count, "1");
+        GIT(ws, "fsck", "--no-progress");
 }
 
 static void progress(const struct fetch_progress *p, void *data)
@@ -310,6 +370,8 @@ static void test_happy_file_url(void **state)
         assert_true(last.checkout_done > 0);
         GIT_OUT(head, ws, "rev-parse", "HEAD");
         assert_string_equal(head, MAIN_SHA);
+        assert_true(res.shallow);
+        assert_depth_one(ws, SRC, MAIN_SHA);
 
         /* filter=lfs and eol=crlf did nothing: files are their blobs */
         p = xasprintf("%s/main.tf", ws);
@@ -397,6 +459,9 @@ static void test_side_branch_by_refspec(void **state)
         assert_int_equal(res.attempts, 1);
         GIT_OUT(ref, ws, "rev-parse", "refs/tfgate/heads/side");
         assert_string_equal(ref, SIDE_SHA);
+        /* job refspecs are honoured only by a fetch: history came along */
+        assert_false(res.shallow);
+        assert_false(exists_in(ws, ".git/shallow"));
 }
 
 static void test_wrong_sha(void **state)
@@ -411,7 +476,9 @@ static void test_wrong_sha(void **state)
 
         assert_int_equal(fetch_commit(&o, &res, &err), -ENOENT);
         assert_string_equal(err.msg, want);
-        assert_int_equal(res.attempts, 2);
+        /* a local source is read once (the depth-1 copy), not fetched by
+         * id and then by all refs */
+        assert_int_equal(res.attempts, 1);
         assert_true(dir_has_only_git(ws));
 }
 
@@ -571,6 +638,219 @@ static void test_unsafe_paths(void **state)
                 assert_null(strstr(data, "terraform"));
                 assert_false(exists(escape));
                 assert_false(exists(dotgit));
+        }
+}
+
+/* --- the depth-1 copy from a local repository -------------------------- */
+
+static void test_shallow_copy_non_bare(void **state)
+{
+        _cleanup_free_ char *ws = new_ws(), *url = xasprintf("file://%s", SRC);
+        struct fetch_opts o = { .url = url, .url_flags = URL_ALLOW_LOCAL, .sha = SIDE_SHA,
+                                .workspace = ws };
+        struct fetch_result res;
+        struct err err = ERR_INIT;
+        const char *const probe[] = { "git", "cat-file", "-e", MAIN_SHA, NULL };
+
+        if (fetch_commit(&o, &res, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_true(res.shallow);
+        assert_int_equal(res.method, FETCH_BY_SHA);
+        assert_string_equal(res.head, SIDE_SHA);
+        assert_depth_one(ws, SRC, SIDE_SHA);
+        /* SIDE's parent is MAIN: not copied */
+        assert_int_equal(run(NULL, 0, ws, probe, NULL, 0), -1);
+        assert_true(exists_in(ws, "side.tf"));
+}
+
+/* a bare source whose objects are all in a pack (the fixture's are loose) */
+static void test_shallow_copy_bare_packed(void **state)
+{
+        _cleanup_free_ char *ws = new_ws(), *bare = xasprintf("%s/bare.git", T);
+        _cleanup_free_ char *url = xasprintf("file://%s", bare);
+        struct fetch_opts o = { .url = url, .url_flags = URL_ALLOW_LOCAL, .sha = SIDE_SHA,
+                                .workspace = ws };
+        struct fetch_result res;
+        struct err err = ERR_INIT;
+
+        GIT(T, "clone", "-q", "--bare", "--no-local", SRC, bare);
+        GIT(bare, "repack", "-adq");
+        if (fetch_commit(&o, &res, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_true(res.shallow);
+        assert_depth_one(ws, bare, SIDE_SHA);
+        /* the path form of the same source */
+        o.url = bare;
+        free(ws);
+        ws = new_ws();
+        o.workspace = ws;
+        if (fetch_commit(&o, &res, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_depth_one(ws, bare, SIDE_SHA);
+}
+
+/* a source that is itself a shallow clone (a CI checkout) still works:
+ * only the commit and its tree are read */
+static void test_shallow_copy_of_shallow_source(void **state)
+{
+        _cleanup_free_ char *ws = new_ws(), *shallow = xasprintf("%s/shallow-src", T);
+        _cleanup_free_ char *from = xasprintf("file://%s", SRC);
+        struct fetch_opts o = { .url = shallow, .url_flags = URL_ALLOW_LOCAL, .sha = SIDE_SHA,
+                                .workspace = ws };
+        struct fetch_result res;
+        struct err err = ERR_INIT;
+
+        GIT(T, "clone", "-q", "--depth", "1", "--branch", "side", from, shallow);
+        if (fetch_commit(&o, &res, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_depth_one(ws, shallow, SIDE_SHA);
+}
+
+/* the source is read, never written: its files are the same afterwards */
+static void test_shallow_source_untouched(void **state)
+{
+        static char before[65536], after[65536];
+        _cleanup_free_ char *ws = new_ws(), *gitdir = xasprintf("%s/.git", SRC);
+        const char *const list[] = { "find", gitdir, "-printf", "%p %s %T@ %m\\n", NULL };
+        struct fetch_opts o = { .url = SRC, .url_flags = URL_ALLOW_LOCAL, .sha = MAIN_SHA,
+                                .workspace = ws };
+        struct fetch_result res;
+        struct err err = ERR_INIT;
+
+        assert_int_equal(run(before, sizeof(before), "/", list, NULL, 0), 0);
+        if (fetch_commit(&o, &res, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_int_equal(run(after, sizeof(after), "/", list, NULL, 0), 0);
+        assert_true(strlen(before) < sizeof(before) - 1);
+        assert_string_equal(after, before);
+}
+
+/* an id naming a tree or a blob: the same error as an unknown id, saying
+ * what the id is; nothing checked out */
+static void test_shallow_not_a_commit(void **state)
+{
+        char tree[64], blob[64];
+        const char *ids[2];
+
+        GIT_OUT(tree, SRC, "rev-parse", "main^{tree}");
+        GIT_OUT(blob, SRC, "rev-parse", "main:main.tf");
+        ids[0] = tree;
+        ids[1] = blob;
+        for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+                _cleanup_free_ char *ws = new_ws();
+                _cleanup_free_ char *want = xasprintf("commit %s not found in %s (the id names a %s)",
+                                                      ids[i], SRC, i == 0 ? "tree" : "blob");
+                struct fetch_opts o = { .url = SRC, .url_flags = URL_ALLOW_LOCAL, .sha = ids[i],
+                                        .workspace = ws };
+                struct fetch_result res;
+                struct err err = ERR_INIT;
+
+                assert_int_equal(fetch_commit(&o, &res, &err), -ENOENT);
+                assert_string_equal(err.msg, want);
+                assert_true(dir_has_only_git(ws));
+        }
+}
+
+/* The path of object id in repository dir (loose). */
+static char *loose_path(const char *dir, const char *id)
+{
+        return xasprintf("%s/.git/objects/%.2s/%s", dir, id, id + 2);
+}
+
+static void replace_file(const char *path, const void *data, size_t len)
+{
+        struct err err = ERR_INIT;
+
+        if (chmod(path, 0644) < 0 || unlink(path) < 0)
+                fail_msg("cannot replace %s", path);
+        if (file_write_new(path, data, len, 0444, &err) < 0)
+                fail_msg("%s", err.msg);
+}
+
+/* Corrupt objects in the source: an undecodable blob, a blob whose content
+ * does not hash to its id, an undecodable commit.  Each is a clear EIO
+ * naming what failed, and nothing is checked out. */
+static void test_shallow_corrupt_objects(void **state)
+{
+        _cleanup_free_ char *src = xasprintf("%s/corrupt", T);
+        _cleanup_free_ char *blob_path = NULL, *other_path = NULL, *commit_path = NULL;
+        _cleanup_free_ char *other_data = NULL;
+        char sha[64], blob[64], other[64];
+        size_t other_len;
+        static const struct {
+                const char *what;
+                const char *msg;
+        } cases[] = {
+                { "undecodable blob", "blob for \"dir/b.tf\" missing or unreadable" },
+                { "blob with other content", "object hash mismatch" },
+                { "undecodable commit", "fetching " },
+        };
+
+        mkdir(src, 0700);
+        GIT(src, "init", "-q", "-b", "main");
+        put(src, "a.tf", "# a\n", 0644);
+        {
+                _cleanup_free_ char *d = xasprintf("%s/dir", src);
+
+                mkdir(d, 0755);
+        }
+        put(src, "dir/b.tf", "# b\n", 0644);
+        put(src, "other.txt", "other content\n", 0644);
+        GIT(src, "add", "-A");
+        GIT(src, "commit", "-q", "-m", "c");
+        GIT_OUT(sha, src, "rev-parse", "HEAD");
+        GIT_OUT(blob, src, "rev-parse", "HEAD:dir/b.tf");
+        GIT_OUT(other, src, "rev-parse", "HEAD:other.txt");
+        blob_path = loose_path(src, blob);
+        other_path = loose_path(src, other);
+        commit_path = loose_path(src, sha);
+        assert_int_equal(file_read_all(&other_data, &other_len, other_path, 65536, NULL), 0);
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_free_ char *ws = new_ws();
+                struct fetch_opts o = { .url = src, .url_flags = URL_ALLOW_LOCAL, .sha = sha,
+                                        .workspace = ws };
+                struct fetch_result res;
+                struct err err = ERR_INIT;
+
+                if (i == 0)
+                        replace_file(blob_path, "garbage", 7);
+                else if (i == 1)
+                        replace_file(blob_path, other_data, other_len);
+                else
+                        replace_file(commit_path, "garbage", 7);
+                assert_int_equal(fetch_commit(&o, &res, &err), -EIO);
+                if (strstr(err.msg, cases[i].msg) == NULL)
+                        fail_msg("%s: error \"%s\" does not say \"%s\"", cases[i].what, err.msg,
+                                 cases[i].msg);
+                assert_false(exists_in(ws, "a.tf"));
+                assert_false(exists_in(ws, "dir"));
+        }
+}
+
+/* the tree limits hold before anything is copied: no pack was written */
+static void test_shallow_limits_before_copy(void **state)
+{
+        static const struct fetch_limits lims[] = { { .max_files = 3 }, { .max_checkout_bytes = 20 } };
+
+        for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
+                _cleanup_free_ char *ws = new_ws(), *pack = NULL;
+                struct fetch_opts o = { .url = SRC, .url_flags = URL_ALLOW_LOCAL, .sha = MAIN_SHA,
+                                        .workspace = ws, .limits = lims[i] };
+                struct fetch_result res;
+                struct err err = ERR_INIT;
+                DIR *d;
+                struct dirent *de;
+
+                assert_int_equal(fetch_commit(&o, &res, &err), -EFBIG);
+                pack = xasprintf("%s/.git/objects/pack", ws);
+                d = opendir(pack);
+                assert_non_null(d);
+                while ((de = readdir(d)) != NULL)
+                        if (de->d_name[0] != '.')
+                                fail_msg("%s written although the limit was hit", de->d_name);
+                closedir(d);
+                assert_false(exists_in(ws, ".git/shallow"));
         }
 }
 
@@ -766,6 +1046,13 @@ int main(void)
                 cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_unsafe_paths),
                 cmocka_unit_test(test_unreachable),
+                cmocka_unit_test(test_shallow_copy_non_bare),
+                cmocka_unit_test(test_shallow_copy_bare_packed),
+                cmocka_unit_test(test_shallow_copy_of_shallow_source),
+                cmocka_unit_test(test_shallow_source_untouched),
+                cmocka_unit_test(test_shallow_not_a_commit),
+                cmocka_unit_test(test_shallow_corrupt_objects),
+                cmocka_unit_test(test_shallow_limits_before_copy),
         };
         const struct CMUnitTest http[] = {
                 cmocka_unit_test(test_http_credentials),
