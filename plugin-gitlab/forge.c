@@ -810,6 +810,165 @@ static void gl_job_free(struct forge *base, struct job *j)
         j->priv = NULL;
 }
 
+/* ---- crash recovery: job_handle and abandon ---- */
+
+#define ABANDON_TIMEOUT_MS 10000u
+#define ABANDON_TRIES 3
+#define HANDLE_VERSION 1
+
+static char *gl_job_handle(struct forge *base, const struct job *j)
+{
+        struct gl_forge *f = GF(base);
+        struct gl_job *gj = j->priv;
+        _cleanup_(json_decrefp) json_t *o = NULL;
+
+        /* the URL ties the token to this GitLab: a handle is never sent to
+         * another one, even if the forge's name now points elsewhere */
+        o = json_pack("{s:i, s:s, s:I, s:s}", "v", HANDLE_VERSION, "url", f->url, "id",
+                      (json_int_t)gj->id, "token", gj->token);
+        return o ? json_text(o) : NULL;
+}
+
+int gl_handle_parse(int64_t *id, char **token, const char *handle, const char *url, struct err *err)
+{
+        _cleanup_(json_decrefp) json_t *o = NULL;
+        json_t *v, *jid, *ju, *jt;
+
+        *id = 0;
+        *token = NULL;
+        o = json_loads(handle, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(o))
+                return err_set(err, EBADMSG, "job handle is not a JSON object");
+        v = json_object_get(o, "v");
+        ju = json_object_get(o, "url");
+        jid = json_object_get(o, "id");
+        jt = json_object_get(o, "token");
+        if (!json_is_integer(v) || json_integer_value(v) != HANDLE_VERSION)
+                return err_set(err, EBADMSG, "job handle: unknown version");
+        if (!json_is_string(ju) || strcmp(json_string_value(ju), url) != 0)
+                return err_set(err, EBADMSG, "job handle: made for another GitLab URL; its token "
+                               "is not sent to this one");
+        if (!json_is_integer(jid) || json_integer_value(jid) <= 0)
+                return err_set(err, EBADMSG, "job handle: bad job id");
+        if (!json_is_string(jt) || json_string_length(jt) != strlen(json_string_value(jt)) ||
+            gl_token_check(json_string_value(jt), NULL) < 0)
+                return err_set(err, EBADMSG, "job handle: bad job token");
+        *id = (int64_t)json_integer_value(jid);
+        *token = xstrdup(json_string_value(jt));
+        return 0;
+}
+
+/* a request of an abandoned job, retried briefly on 408/429/5xx and
+ * transport failures: recovery runs at start and must not hang there */
+static int abandon_request(struct gl_forge *f, CURL *c, const struct gl_req *rq, struct gl_resp *rs,
+                           struct err *err)
+{
+        uint64_t backoff = 0;
+        int r = 0;
+
+        for (int i = 0; i < ABANDON_TRIES; i++) {
+                r = gl_http_do(&f->http, c, rq, rs, err);
+                if (r == 0 && !retryable(rs->status))
+                        return 0;
+                if (i + 1 < ABANDON_TRIES) {
+                        backoff = next_backoff(backoff, &f->timing);
+                        gl_sleep_ms(gl_jitter(backoff));
+                }
+        }
+        if (r == 0)
+                r = err_set(err, EIO, "%s %s: HTTP %ld after %d attempts", rq->method, rq->path,
+                            rs->status, ABANDON_TRIES);
+        return r;
+}
+
+/* append the note at the end of GitLab's copy of the trace: its size is
+ * learnt from a 416 answer's Range.  1 = GitLab refuses the job (403/404) */
+static int abandon_trace(struct gl_forge *f, CURL *c, int64_t id, const char *token)
+{
+        static const char note[] = "\n\033[31;1mERROR: Job failed (system failure): the tfgate "
+                                   "runner restarted while this job ran\033[0m\n";
+        _cleanup_free_ char *path = xasprintf("jobs/%lld/trace", (long long)id);
+        uint64_t off = 0;
+        int r = 0;
+
+        for (int round = 0; round < 3; round++) {
+                char range[64];
+                struct gl_resp rs;
+                struct err e = ERR_INIT;
+                uint64_t end;
+
+                snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)off,
+                         (unsigned long long)(off + sizeof(note) - 2));
+                gl_resp_init(&rs);
+                r = abandon_request(f, c, &(struct gl_req){
+                        .method = "PATCH", .path = path, .token_header = "JOB-TOKEN", .token = token,
+                        .content_type = "text/plain", .body = note, .body_len = sizeof(note) - 1,
+                        .content_range = range, .timeout_ms = ABANDON_TIMEOUT_MS }, &rs, &e);
+                /* 416: GitLab's copy ends elsewhere; resend there */
+                if (r == 0 && rs.status == 416 && gl_range_end(&end, rs.range, &e) == 0 &&
+                    end != off && end < GITLAB_TRACE_MAX * 4ull) {
+                        off = end;
+                        gl_resp_free(&rs);
+                        continue;
+                }
+                if (r < 0 || (rs.status != 202 && rs.status != 403 && rs.status != 404))
+                        log_debug("gitlab: job %lld: trace note not added: %s", (long long)id,
+                                  r < 0 || e.msg[0] ? e.msg : "unexpected HTTP status");
+                r = r == 0 && (rs.status == 403 || rs.status == 404) ? 1 : 0;
+                gl_resp_free(&rs);
+                break;
+        }
+        return r;
+}
+
+static int gl_abandon(struct forge *base, const char *handle, struct err *err)
+{
+        struct gl_forge *f = GF(base);
+        _cleanup_(curl_cleanupp) CURL *c = NULL;
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char *token = NULL;
+        char msg[200];
+        struct gl_resp rs;
+        int64_t id;
+        int r;
+
+        if ((r = gl_handle_parse(&id, &token, handle, f->url, err)) < 0)
+                return r;
+        c = xcurl();
+        path = xasprintf("jobs/%lld", (long long)id);
+        if (abandon_trace(f, c, id, token) == 1) {
+                free_secret(token);
+                return 1;
+        }
+        /* no output checksum: the runner no longer has the trace GitLab holds */
+        body = json_pack("{s:s, s:s, s:s}", "token", token, "state", "failed", "failure_reason",
+                         gl_failure_reason(JOB_SYSTEM_FAILURE, NULL));
+        text = json_text(body);
+        gl_resp_init(&rs);
+        r = abandon_request(f, c, &(struct gl_req){
+                .method = "PUT", .path = path, .token_header = "JOB-TOKEN", .token = token,
+                .content_type = "application/json", .body = text, .body_len = strlen(text),
+                .timeout_ms = ABANDON_TIMEOUT_MS }, &rs, err);
+        explicit_bzero(text, strlen(text));
+        free_secret(token);
+        if (r == 0) {
+                gl_resp_message(msg, sizeof(msg), &rs);
+                if (rs.status == 200 || rs.status == 202)
+                        r = 0;
+                else if (rs.status == 403 || rs.status == 404 || rs.status == 409 || rs.status == 410)
+                        r = 1; /* finished, canceled, erased, token expired, not running */
+                else
+                        r = err_set(err, EPROTO, "PUT jobs/%lld: HTTP %ld%s%s", (long long)id,
+                                    rs.status, msg[0] ? ": " : "", msg);
+                if (r == 1)
+                        log_info("gitlab: job %lld: HTTP %ld%s%s", (long long)id, rs.status,
+                                 msg[0] ? ": " : "", msg);
+        }
+        gl_resp_free(&rs);
+        return r;
+}
+
 static void gl_free(struct forge *base)
 {
         struct gl_forge *f = GF(base);
@@ -838,6 +997,8 @@ static const struct forge_ops gitlab_ops = {
         .finish = gl_finish,
         .canceled = gl_canceled,
         .job_free = gl_job_free,
+        .job_handle = gl_job_handle,
+        .abandon = gl_abandon,
         .free = gl_free,
 };
 

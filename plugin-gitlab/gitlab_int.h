@@ -91,6 +91,8 @@ void gl_trace_chunk(const struct gl_trace *t, size_t max, size_t *off, size_t *l
 void gl_trace_acked(struct gl_trace *t, size_t end);
 /* 416: the Range header ("0-N") says GitLab has N bytes; resend from there */
 int gl_trace_resync(struct gl_trace *t, const char *range, struct err *err);
+/* the N of a 416 reply's Range "0-N" (GitLab's trace size) */
+int gl_range_end(uint64_t *end, const char *range, struct err *err);
 /* 412: GitLab wants the whole trace again */
 void gl_trace_reset(struct gl_trace *t);
 /* "crc32:%08x" */
@@ -125,6 +127,13 @@ int gl_token_check(const char *token, struct err *err);
 
 /* failure_reason for an outcome, mapped onto what this GitLab accepts */
 const char *gl_failure_reason(enum job_outcome o, const char *const *accepted);
+
+/* ---- forge.c: crash recovery ---- */
+
+/* the job id and token of a handle made by job_handle for the GitLab at
+ * url; -EBADMSG when it is malformed or names another URL */
+int gl_handle_parse(int64_t *id, char **token, const char *handle, const char *url,
+                    struct err *err);
 
 /* ---- state.c: system_id and the registration state file ---- */
 

@@ -77,10 +77,10 @@ void gl_trace_acked(struct gl_trace *t, size_t end)
         t->sent = end <= t->data.len ? end : t->data.len;
 }
 
-int gl_trace_resync(struct gl_trace *t, const char *range, struct err *err)
+int gl_range_end(uint64_t *end, const char *range, struct err *err)
 {
         const char *dash = range ? strchr(range, '-') : NULL;
-        uint64_t start, end;
+        uint64_t start;
         char first[32];
 
         if (dash == NULL || (size_t)(dash - range) >= sizeof(first))
@@ -88,8 +88,18 @@ int gl_trace_resync(struct gl_trace *t, const char *range, struct err *err)
         memcpy(first, range, (size_t)(dash - range));
         first[dash - range] = '\0';
         if (parse_uint(first, UINT64_MAX, &start, NULL) < 0 ||
-            parse_uint(dash + 1, UINT64_MAX, &end, NULL) < 0 || start != 0)
+            parse_uint(dash + 1, UINT64_MAX, end, NULL) < 0 || start != 0)
                 return err_set(err, EPROTO, "416 with a malformed Range header");
+        return 0;
+}
+
+int gl_trace_resync(struct gl_trace *t, const char *range, struct err *err)
+{
+        uint64_t end;
+        int r = gl_range_end(&end, range, err);
+
+        if (r < 0)
+                return r;
         if (end > t->data.len)
                 return err_set(err, EPROTO,
                                "GitLab claims %llu trace bytes, more than the %zu written",

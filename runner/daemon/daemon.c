@@ -348,14 +348,26 @@ static int start(struct daemon *d, struct config **cfgp, struct err *err)
         }
         if (state_open(&d->state, cfg->state_dir, err) < 0)
                 return DAEMON_EXIT_INFRA;
-        if (recovery_run(&rep, cfg, d->journal_dir, d->audit, d->o->recovery, err) < 0) {
+        /* the forges first: recovery reports interrupted jobs through them */
+        if (make_forges(&forges, d, cfg, &cfg_err, err) < 0)
+                return cfg_err ? DAEMON_EXIT_CONFIG : DAEMON_EXIT_INFRA;
+        {
+                _cleanup_free_ struct forge **fv = xcalloc(cfg->n_forges + 1, sizeof(*fv));
+
+                for (size_t i = 0; i < cfg->n_forges; i++)
+                        fv[i] = forges[i].forge;
+                r = recovery_run(&rep, cfg, d->journal_dir, fv, cfg->n_forges, d->audit,
+                                 d->o->recovery, err);
+        }
+        if (r < 0) {
+                free_forges(forges, cfg->n_forges);
                 err_wrap(err, "recovery");
                 return DAEMON_EXIT_INFRA;
         }
-        if (status_listen(&d->listen_fd, d->sock_path, err) < 0)
+        if (status_listen(&d->listen_fd, d->sock_path, err) < 0) {
+                free_forges(forges, cfg->n_forges);
                 return DAEMON_EXIT_INFRA;
-        if (make_forges(&forges, d, cfg, &cfg_err, err) < 0)
-                return cfg_err ? DAEMON_EXIT_CONFIG : DAEMON_EXIT_INFRA;
+        }
         so.audit = d->audit;
         so.state = d->state;
         so.journal_dir = d->journal_dir;

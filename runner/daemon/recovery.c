@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,16 +19,24 @@
 #include <unistd.h>
 
 #include "runner/pipeline/workspace.h"
+#include "runner/state/state.h"
 #include "runner/util/cleanup.h"
 #include "runner/util/fileio.h"
 #include "runner/util/log.h"
 #include "runner/util/randid.h"
 #include "runner/util/xalloc.h"
 
-#define JOURNAL_MAX_BYTES (16u << 10)
 #define PROC_TEXT_MAX (1u << 20)
 
 /* ---- journal ---- */
+
+static void strv_push(char ***v, size_t *n, char *s)
+{
+        *v = xreallocarray(*v, *n + 2, sizeof(char *));
+        (*v)[(*n)++] = s;
+        (*v)[*n] = NULL;
+}
+
 
 int recovery_journal_add(const char *dir, const struct recovery_entry *e, struct err *err)
 {
@@ -37,11 +46,19 @@ int recovery_journal_add(const char *dir, const struct recovery_entry *e, struct
 
         if (!randid_valid(e->exec_id))
                 return err_set(err, 0, "journal: bad execution id");
+        if (e->handle != NULL && strlen(e->handle) > RECOVERY_HANDLE_MAX)
+                return err_set(err, EFBIG, "journal: the forge's handle is over %u bytes",
+                               RECOVERY_HANDLE_MAX);
         if ((r = mkdir_p(dir, 0700, err)) < 0)
                 return r;
         o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "exec_id", e->exec_id, "forge", e->forge,
                       "job", e->job_id, "project", e->project, "commit", e->commit,
                       "pid", (json_int_t)e->pid);
+        if (o != NULL && e->handle != NULL &&
+            json_object_set_new(o, "handle", json_string(e->handle)) < 0) {
+                json_decref(o);
+                o = NULL;
+        }
         if (o == NULL)
                 return err_set(err, 0, "journal: a field is not valid UTF-8");
         text = json_dumps(o, JSON_COMPACT);
@@ -49,7 +66,10 @@ int recovery_journal_add(const char *dir, const struct recovery_entry *e, struct
         if (text == NULL)
                 return err_set(err, ENOMEM, "journal: encode");
         path = xasprintf("%s/%s.json", dir, e->exec_id);
-        return file_write_atomic(path, text, strlen(text), 0600, err);
+        r = file_write_atomic(path, text, strlen(text), 0600, err);
+        /* the handle holds the job's token */
+        explicit_bzero(text, strlen(text));
+        return r;
 }
 
 int recovery_journal_remove(const char *dir, const char *exec_id, struct err *err)
@@ -64,53 +84,160 @@ int recovery_journal_remove(const char *dir, const char *exec_id, struct err *er
         return 0;
 }
 
-static void copy_field(char *dst, size_t n, json_t *o, const char *key)
+void recovery_entries_free(struct recovery_entry *v, size_t n)
 {
-        const char *v = json_string_value(json_object_get(o, key));
-
-        snprintf(dst, n, "%s", v ? v : "");
-}
-
-static bool parse_entry(struct recovery_entry *e, const char *path, const char *id)
-{
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        json_t *o;
-
-        if (file_read_all(&text, &len, path, JOURNAL_MAX_BYTES, NULL) < 0)
-                return false;
-        o = json_loadb(text, len, 0, NULL);
-        if (!json_is_object(o)) {
-                json_decref(o);
-                return false;
+        for (size_t i = 0; v != NULL && i < n; i++) {
+                if (v[i].handle != NULL) {
+                        explicit_bzero(v[i].handle, strlen(v[i].handle));
+                        free(v[i].handle);
+                }
         }
-        memset(e, 0, sizeof(*e));
-        copy_field(e->exec_id, sizeof(e->exec_id), o, "exec_id");
-        copy_field(e->forge, sizeof(e->forge), o, "forge");
-        copy_field(e->job_id, sizeof(e->job_id), o, "job");
-        copy_field(e->project, sizeof(e->project), o, "project");
-        copy_field(e->commit, sizeof(e->commit), o, "commit");
-        e->pid = (long)json_integer_value(json_object_get(o, "pid"));
-        json_decref(o);
-        /* the name is what recovery acts on: it must be the entry's own id */
-        return strcmp(e->exec_id, id) == 0;
+        free(v);
 }
 
-int recovery_journal_list(struct recovery_entry **out, size_t *n, const char *dir, size_t max,
-                          struct err *err)
+/* flags of a journal field */
+enum { F_OPT = 1, F_NONEMPTY = 2, F_PRINTABLE = 4 };
+
+struct jfield {
+        const char *key;
+        size_t off;             /* of the char array in struct recovery_entry */
+        size_t size;
+        unsigned flags;
+};
+
+/* what an entry holds; anything else in the file is ignored */
+static const struct jfield jfields[] = {
+        { "exec_id", offsetof(struct recovery_entry, exec_id), sizeof(((struct recovery_entry *)0)->exec_id), F_NONEMPTY },
+        { "forge", offsetof(struct recovery_entry, forge), sizeof(((struct recovery_entry *)0)->forge), F_NONEMPTY },
+        { "job", offsetof(struct recovery_entry, job_id), sizeof(((struct recovery_entry *)0)->job_id), F_NONEMPTY | F_PRINTABLE },
+        { "project", offsetof(struct recovery_entry, project), sizeof(((struct recovery_entry *)0)->project), F_PRINTABLE },
+        { "commit", offsetof(struct recovery_entry, commit), sizeof(((struct recovery_entry *)0)->commit), 0 },
+};
+
+static bool printable(const char *s)
+{
+        for (; *s != '\0'; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+/* a string member with no NUL inside and at most max bytes; NULL if not */
+static const char *string_field(json_t *o, const char *key, size_t max, const char **why)
+{
+        json_t *v = json_object_get(o, key);
+        const char *s = json_string_value(v);
+
+        if (v == NULL)
+                *why = "missing";
+        else if (s == NULL)
+                *why = "not a string";
+        else if (json_string_length(v) != strlen(s))
+                *why = "holds a NUL byte";
+        else if (strlen(s) > max)
+                *why = "too long";
+        else
+                return s;
+        return NULL;
+}
+
+int recovery_entry_parse(struct recovery_entry *out, const char *text, size_t len, const char *id,
+                         struct err *err)
+{
+        _cleanup_(json_decrefp) json_t *o = NULL;
+        json_error_t je;
+        const char *why = NULL, *s;
+        json_t *pid;
+
+        memset(out, 0, sizeof(*out));
+        o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+        if (o == NULL)
+                return err_set(err, EBADMSG, "not JSON (line %d: %s)", je.line, je.text);
+        if (!json_is_object(o))
+                return err_set(err, EBADMSG, "not a JSON object");
+        for (size_t i = 0; i < ARRAY_SIZE(jfields); i++) {
+                const struct jfield *f = &jfields[i];
+
+                s = string_field(o, f->key, f->size - 1, &why);
+                if (s == NULL)
+                        return err_set(err, EBADMSG, "\"%s\" is %s", f->key, why);
+                if ((f->flags & F_NONEMPTY) && s[0] == '\0')
+                        return err_set(err, EBADMSG, "\"%s\" is empty", f->key);
+                if ((f->flags & F_PRINTABLE) && !printable(s))
+                        return err_set(err, EBADMSG, "\"%s\" has control characters", f->key);
+                memcpy((char *)out + f->off, s, strlen(s) + 1);
+        }
+        /* the name is what recovery acts on: it must be the entry's own id */
+        if (strcmp(out->exec_id, id) != 0)
+                return err_set(err, EBADMSG, "\"exec_id\" is not the file's name");
+        if (!state_forge_name_valid(out->forge))
+                return err_set(err, EBADMSG, "\"forge\" is not a forge name");
+        if (out->commit[0] != '\0' && !job_sha_valid(out->commit))
+                return err_set(err, EBADMSG, "\"commit\" is not a commit id");
+        pid = json_object_get(o, "pid");
+        if (!json_is_integer(pid) || json_integer_value(pid) < 0 || json_integer_value(pid) > INT32_MAX)
+                return err_set(err, EBADMSG, "\"pid\" is not a process id");
+        out->pid = (long)json_integer_value(pid);
+        if (json_object_get(o, "handle") != NULL) {
+                s = string_field(o, "handle", RECOVERY_HANDLE_MAX, &why);
+                if (s == NULL)
+                        return err_set(err, EBADMSG, "\"handle\" is %s", why);
+                out->handle = xstrdup(s);
+        }
+        return 0;
+}
+
+/* the text of a journal file: a regular file of ours, private, bounded */
+static int read_entry(char **out, size_t *len, const char *path, struct err *err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        struct stat st;
+
+        if (fd < 0)
+                return err_set(err, errno, errno == ELOOP ? "a symbolic link" : "open");
+        if (fstat(fd, &st) < 0)
+                return err_set(err, errno, "stat");
+        if (!S_ISREG(st.st_mode))
+                return err_set(err, EBADMSG, "not a regular file");
+        if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+                return err_set(err, EBADMSG, "not private to this user (mode %04o)",
+                               (unsigned)(st.st_mode & 07777));
+        if (st.st_size > (off_t)RECOVERY_ENTRY_MAX)
+                return err_set(err, EFBIG, "%lld bytes, over the %u-byte limit",
+                               (long long)st.st_size, RECOVERY_ENTRY_MAX);
+        return fd_read_all(out, len, fd, RECOVERY_ENTRY_MAX, err);
+}
+
+static void free_secret_text(char *s, size_t len)
+{
+        if (s != NULL) {
+                explicit_bzero(s, len);
+                free(s);
+        }
+}
+
+int recovery_journal_list(struct recovery_entry **out, size_t *n, char ***corrupt, const char *dir,
+                          size_t max, struct err *err)
 {
         DIR *d = opendir(dir);
         struct dirent *de;
         struct recovery_entry *v = NULL;
+        size_t n_corrupt = 0;
 
         *out = NULL;
         *n = 0;
+        if (corrupt != NULL)
+                *corrupt = xcalloc(1, sizeof(char *));
         if (d == NULL)
                 return errno == ENOENT ? 0 : err_set(err, errno, "journal: open %s", dir);
-        while ((de = readdir(d)) != NULL && *n < max) {
+        while ((de = readdir(d)) != NULL && *n + n_corrupt < max) {
                 char id[RANDID_HEX_LEN + 1];
                 const char *dot = strrchr(de->d_name, '.');
                 _cleanup_free_ char *path = NULL;
+                char *text = NULL;
+                size_t len = 0;
+                struct err e = ERR_INIT;
+                int r;
 
                 if (dot == NULL || strcmp(dot, ".json") != 0 || dot - de->d_name != RANDID_HEX_LEN)
                         continue;
@@ -120,9 +247,20 @@ int recovery_journal_list(struct recovery_entry **out, size_t *n, const char *di
                         continue;
                 path = xasprintf("%s/%s", dir, de->d_name);
                 v = xreallocarray(v, *n + 1, sizeof(*v));
-                if (!parse_entry(&v[*n], path, id)) {
-                        log_warn("journal: %s is malformed; removing it", path);
+                memset(&v[*n], 0, sizeof(v[*n]));
+                r = read_entry(&text, &len, path, &e);
+                if (r == 0)
+                        r = recovery_entry_parse(&v[*n], text, len, id, &e);
+                free_secret_text(text, len);
+                if (r < 0) {
+                        log_warn("journal: %s is malformed (%s); removing it, its job is not "
+                                 "reported to the forge", path, e.msg);
+                        free(v[*n].handle);
                         (void)unlink(path);
+                        if (corrupt != NULL)
+                                strv_push(corrupt, &n_corrupt, xstrdup(id));
+                        else
+                                n_corrupt++;
                         continue;
                 }
                 (*n)++;
@@ -218,13 +356,6 @@ static char *group_dir(const char *mountinfo, const char *self, const char *ctrl
                 line = eol ? eol + 1 : NULL;
         }
         return NULL;
-}
-
-static void strv_push(char ***v, size_t *n, char *s)
-{
-        *v = xreallocarray(*v, *n + 2, sizeof(char *));
-        (*v)[(*n)++] = s;
-        (*v)[*n] = NULL;
 }
 
 char **recovery_cgroups(const char *mountinfo, const char *self_cgroup, const char *exec_id)
@@ -415,19 +546,67 @@ static void remove_groups(struct recovery_report *rep, const struct recovery_env
         }
 }
 
-static void audit_recovered(struct audit_log *audit, const struct recovery_entry *e)
+static void audit_recovered(struct audit_log *audit, const struct recovery_entry *e,
+                            const char *forge_report)
 {
         json_t *f;
         struct err err = ERR_INIT;
 
         if (audit == NULL)
                 return;
-        f = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "exec_id", e->exec_id, "forge", e->forge,
+        f = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "exec_id", e->exec_id, "forge", e->forge,
                       "job", e->job_id, "project", e->project, "recovered", 1,
-                      "reason", "the runner stopped while the job ran");
+                      "reason", "the runner stopped while the job ran", "forge_report", forge_report);
         if (f == NULL || audit_append(audit, AUDIT_CLEANED, f, &err) < 0)
                 log_error("audit log: %s", f ? err.msg : "recovery record");
         json_decref(f);
+}
+
+static struct forge *forge_named(struct forge *const *forges, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (forges[i] != NULL && strcmp(forges[i]->name, name) == 0)
+                        return forges[i];
+        return NULL;
+}
+
+/* tell the job's forge that it failed; returns the audit word for it */
+static const char *report_to_forge(struct recovery_report *rep, const struct recovery_entry *e,
+                                   struct forge *const *forges, size_t n_forges)
+{
+        struct forge *f = forge_named(forges, n_forges, e->forge);
+        struct err err = ERR_INIT;
+        int r;
+
+        if (f == NULL) {
+                log_warn("recovery: job %s: forge %s is no longer configured; the job is not "
+                         "reported", e->job_id, e->forge);
+                rep->unreported++;
+                return "forge not configured";
+        }
+        if (f->ops->abandon == NULL || e->handle == NULL) {
+                log_info("recovery: job %s: forge %s (%s) takes no report of an interrupted job",
+                         e->job_id, e->forge, f->ops->name);
+                rep->unreported++;
+                return "not needed";
+        }
+        r = f->ops->abandon(f, e->handle, &err);
+        if (r == 0) {
+                log_info("recovery: job %s reported failed to forge %s (the runner restarted)",
+                         e->job_id, e->forge);
+                rep->reported++;
+                return "reported";
+        }
+        if (r == 1) {
+                log_info("recovery: job %s: forge %s no longer accepts it (finished, canceled or "
+                         "removed there); nothing to report", e->job_id, e->forge);
+                rep->refused++;
+                return "no longer accepted";
+        }
+        log_error("recovery: job %s: reporting it to forge %s failed: %s; not retried",
+                  e->job_id, e->forge, err.msg);
+        rep->unreported++;
+        return "failed";
 }
 
 static int read_proc(char **out, const char *given, const char *path, struct err *err)
@@ -442,12 +621,13 @@ static int read_proc(char **out, const char *given, const char *path, struct err
 }
 
 int recovery_run(struct recovery_report *out, const struct config *cfg, const char *journal_dir,
-                 struct audit_log *audit, const struct recovery_env *envp, struct err *err)
+                 struct forge *const *forges, size_t n_forges, struct audit_log *audit,
+                 const struct recovery_env *envp, struct err *err)
 {
         struct recovery_env env = envp ? *envp : (struct recovery_env){ 0 };
         _cleanup_free_ char *mountinfo = NULL, *self = NULL;
-        _cleanup_free_ struct recovery_entry *entries = NULL;
-        _cleanup_strv_free_ char **leftovers = NULL;
+        struct recovery_entry *entries = NULL;
+        _cleanup_strv_free_ char **leftovers = NULL, **corrupt = NULL;
         uint64_t min_age = env.workspace_min_age_ms ? env.workspace_min_age_ms
                                                     : cfg->sandbox.wall_timeout_ms + 10 * 60 * 1000;
         size_t n = 0;
@@ -459,26 +639,33 @@ int recovery_run(struct recovery_report *out, const struct config *cfg, const ch
                 return r;
         env.mountinfo = mountinfo;
         env.self_cgroup = self;
-        if ((r = recovery_journal_list(&entries, &n, journal_dir, 4096, err)) < 0)
+        if ((r = recovery_journal_list(&entries, &n, &corrupt, journal_dir, 4096, err)) < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 const struct recovery_entry *e = &entries[i];
                 struct err je = ERR_INIT;
+                const char *reported;
 
                 log_warn("recovery: job %s of %s (forge %s, execution %s) was interrupted when the "
-                         "runner stopped (pid %ld); cleaning up. The forge is not told: forge_ops "
-                         "cannot fail a job the runner no longer holds",
+                         "runner stopped (pid %ld); cleaning up and reporting it failed",
                          e->job_id, e->project, e->forge, e->exec_id, e->pid);
                 remove_groups(out, &env, e->exec_id, true);
                 (void)remove_workspace(out, mountinfo, cfg->work_dir, e->exec_id);
-                audit_recovered(audit, e);
+                reported = report_to_forge(out, e, forges, n_forges);
+                audit_recovered(audit, e, reported);
                 if (recovery_journal_remove(journal_dir, e->exec_id, &je) < 0)
                         log_error("recovery: %s", je.msg);
                 out->jobs++;
         }
-        if ((r = workspace_list_leftovers(&leftovers, cfg->work_dir, err)) < 0)
-                return r;
-        for (size_t i = 0; leftovers[i] != NULL; i++) {
+        /* a corrupt entry was still ours (its name is in our private
+         * directory): its execution's leftovers go, unreported */
+        for (size_t i = 0; corrupt[i] != NULL; i++) {
+                remove_groups(out, &env, corrupt[i], true);
+                (void)remove_workspace(out, mountinfo, cfg->work_dir, corrupt[i]);
+                out->unreported++;
+        }
+        r = workspace_list_leftovers(&leftovers, cfg->work_dir, err);
+        for (size_t i = 0; r == 0 && leftovers[i] != NULL; i++) {
                 _cleanup_free_ char *root = xasprintf("%s/%s%s", cfg->work_dir, WORKSPACE_PREFIX,
                                                       leftovers[i]);
                 struct stat st;
@@ -495,12 +682,16 @@ int recovery_run(struct recovery_report *out, const struct config *cfg, const ch
                 remove_groups(out, &env, leftovers[i], true);
                 (void)remove_workspace(out, mountinfo, cfg->work_dir, leftovers[i]);
         }
+        recovery_entries_free(entries, n);
+        if (r < 0)
+                return r;
         /* anything else: empty groups go, busy ones belong to a live jail */
         remove_groups(out, &env, NULL, false);
-        if (out->jobs + out->workspaces + out->cgroups + out->mounts > 0)
-                log_info("recovery: %zu interrupted job(s), %zu workspace(s), %zu cgroup(s) (%zu with "
+        if (out->jobs + out->workspaces + out->cgroups + out->mounts + out->unreported > 0)
+                log_info("recovery: %zu interrupted job(s) (%zu reported failed, %zu no longer "
+                         "accepted, %zu not reported), %zu workspace(s), %zu cgroup(s) (%zu with "
                          "tasks killed), %zu mount(s) cleaned up; %zu left alone",
-                         out->jobs, out->workspaces, out->cgroups, out->cgroups_killed, out->mounts,
-                         out->kept);
+                         out->jobs, out->reported, out->refused, out->unreported, out->workspaces,
+                         out->cgroups, out->cgroups_killed, out->mounts, out->kept);
         return 0;
 }

@@ -411,7 +411,14 @@ static void journal(struct sched *s, struct sjob *sj, bool add)
                 snprintf(ent.job_id, sizeof(ent.job_id), "%s", sj->job->id);
                 snprintf(ent.project, sizeof(ent.project), "%s", sj->job->project);
                 snprintf(ent.commit, sizeof(ent.commit), "%s", sj->job->sha);
+                /* what the adapter needs to report the job should we die */
+                if (forge_of(sj)->ops->job_handle != NULL)
+                        ent.handle = forge_of(sj)->ops->job_handle(forge_of(sj), sj->job);
                 r = recovery_journal_add(s->o.journal_dir, &ent, &e);
+                if (ent.handle != NULL) {
+                        explicit_bzero(ent.handle, strlen(ent.handle));
+                        free(ent.handle);
+                }
         } else {
                 r = recovery_journal_remove(s->o.journal_dir, sj->exec_id, &e);
         }

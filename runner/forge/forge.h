@@ -84,6 +84,19 @@ struct forge_ops {
         bool (*canceled)(struct forge *f, struct job *j);
         /* free what the adapter keeps for one job (priv) */
         void (*job_free)(struct forge *f, struct job *j);
+        /* Crash recovery (docs/daemon.md).  job_handle: what the adapter
+         * needs to report this job after the runner died (GitLab: URL, job
+         * id, job token), as one line of text the runner keeps in a 0600
+         * journal entry while the job runs; it holds secrets, so the caller
+         * wipes it.  NULL = nothing to keep.  abandon: at the next start,
+         * fail such a job as a system failure (the runner restarted) from
+         * its handle, and nothing else (no log, no artifacts).  0 =
+         * reported; 1 = the forge no longer accepts it (finished, canceled,
+         * erased, token expired); negative = refused handle or the forge
+         * could not be reached (bounded: a few tries, short timeouts).
+         * Both NULL when the forge needs no such report. */
+        char *(*job_handle)(struct forge *f, const struct job *j);
+        int (*abandon)(struct forge *f, const char *handle, struct err *err);
         void (*free)(struct forge *f);
 };
 

@@ -183,8 +183,8 @@ static size_t count_dir(const char *dir)
         struct recovery_entry *e = NULL;
         size_t n = 0;
 
-        assert_int_equal(recovery_journal_list(&e, &n, dir, 100, NULL), 0);
-        free(e);
+        assert_int_equal(recovery_journal_list(&e, &n, NULL, dir, 100, NULL), 0);
+        recovery_entries_free(e, n);
         return n;
 }
 

@@ -1,6 +1,9 @@
 /* test_daemon_recovery.c - the running-jobs journal and the clean-up at
  * start (runner/daemon/recovery.h): journal round trip and privacy,
- * malformed entries, cgroup discovery from mountinfo (v1 hybrid, v2),
+ * malformed and hostile entries (named, removed, their leftovers still
+ * cleaned), the forge's handle kept and handed to forge_ops.abandon with
+ * each answer (reported, no longer accepted, unreachable: never retried),
+ * forges gone or without the op, cgroup discovery from mountinfo (v1 hybrid, v2),
  * a journaled job's group emptied (its task killed) and removed, a live
  * group of someone else left alone, stale and young unjournaled
  * workspaces, and a real cgroup v1/v2 group on this host when we may
@@ -78,14 +81,15 @@ static void test_journal_round_trip(void **state)
         /* an entry whose content names another id, and a stray file */
         assert_int_equal(file_write_new(bad, "{\"exec_id\":\"" "0123456789abcdef0123456789abcdef" "\"}", 46, 0600, &err), 0);
         assert_int_equal(file_write_new(other, "x", 1, 0600, &err), 0);
-        assert_int_equal(recovery_journal_list(&list, &n, dir, 100, &err), 0);
+        assert_int_equal(recovery_journal_list(&list, &n, NULL, dir, 100, &err), 0);
         assert_int_equal(n, 1);
         assert_string_equal(list[0].exec_id, ID1);
         assert_string_equal(list[0].forge, "gitlab");
         assert_string_equal(list[0].job_id, "1234");
         assert_string_equal(list[0].project, "group/project");
         assert_int_equal(list[0].pid, 4242);
-        free(list);
+        assert_null(list[0].handle);
+        recovery_entries_free(list, n);
         assert_int_not_equal(access(bad, F_OK), 0);     /* malformed: removed */
         assert_int_equal(access(other, F_OK), 0);       /* not a journal name: untouched */
         assert_int_equal(recovery_journal_remove(dir, ID1, &err), 0);
@@ -99,9 +103,9 @@ static void test_journal_round_trip(void **state)
         {
                 _cleanup_free_ char *none = xasprintf("%s/none", tmp);
 
-                assert_int_equal(recovery_journal_list(&list, &n, none, 100, &err), 0);
+                assert_int_equal(recovery_journal_list(&list, &n, NULL, none, 100, &err), 0);
                 assert_int_equal(n, 0);
-                free(list);
+                recovery_entries_free(list, n);
         }
 }
 
@@ -239,7 +243,7 @@ static void test_recovery_fake_tree(void **state)
         assert_int_equal(mkdir_p(ws3, 0700, NULL), 0);  /* old, not journaled */
         age(ws3, 2 * 3600);
 
-        assert_int_equal(recovery_run(&rep, cfg, journal, NULL, &env, &err), 0);
+        assert_int_equal(recovery_run(&rep, cfg, journal, NULL, 0, NULL, &env, &err), 0);
         assert_int_equal(rep.jobs, 1);
         assert_int_not_equal(access(ws1, F_OK), 0);
         assert_int_not_equal(access(g1, F_OK), 0);
@@ -260,9 +264,250 @@ static void test_recovery_fake_tree(void **state)
                 struct recovery_entry *list = NULL;
                 size_t n = 9;
 
-                assert_int_equal(recovery_journal_list(&list, &n, journal, 10, &err), 0);
+                assert_int_equal(recovery_journal_list(&list, &n, NULL, journal, 10, &err), 0);
                 assert_int_equal(n, 0);
-                free(list);
+                recovery_entries_free(list, n);
+        }
+}
+
+/* ---- the forge's handle, hostile entries, and the report at start ---- */
+
+static void test_journal_handle(void **state)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/running", tmp);
+        _cleanup_free_ char *path = xasprintf("%s/%s.json", dir, ID1);
+        _cleanup_free_ char *big = NULL;
+        struct recovery_entry e = entry(ID1), *list = NULL;
+        struct err err = ERR_INIT;
+        struct stat st;
+        size_t n = 0;
+
+        e.handle = "{\"v\":1,\"id\":7,\"token\":\"glcbt-64_secret\"}";
+        assert_int_equal(recovery_journal_add(dir, &e, &err), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        assert_int_equal(recovery_journal_list(&list, &n, NULL, dir, 100, &err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0].handle, e.handle);
+        assert_string_equal(list[0].commit, e.commit);
+        recovery_entries_free(list, n);
+        /* a handle over the limit is refused when written, not cut */
+        big = xmalloc(RECOVERY_HANDLE_MAX + 2);
+        memset(big, 'h', RECOVERY_HANDLE_MAX + 1);
+        big[RECOVERY_HANDLE_MAX + 1] = '\0';
+        e.handle = big;
+        assert_true(recovery_journal_add(dir, &e, &err) < 0);
+        assert_non_null(strstr(err.msg, "handle"));
+}
+
+/* one hostile journal text, and the field the refusal must name */
+struct hostile {
+        const char *text;
+        const char *why;
+};
+
+#define GOOD_TAIL "\"forge\":\"gl\",\"job\":\"7\",\"project\":\"g/p\",\"commit\":\"\",\"pid\":5"
+
+static void test_journal_corrupt(void **state)
+{
+        static const struct hostile cases[] = {
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\",\"forge\":\"gl\",\"jo", "not JSON" },
+                { "", "not JSON" },
+                { "[1,2]", "not a JSON object" },
+                { "{\"exec_id\":5," GOOD_TAIL "}", "\"exec_id\" is not a string" },
+                { "{\"forge\":\"gl\",\"job\":\"7\",\"project\":\"g/p\",\"commit\":\"\",\"pid\":5}",
+                  "\"exec_id\" is missing" },
+                { "{\"exec_id\":\"" "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" "\"," GOOD_TAIL "}",
+                  "not the file's name" },
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\",\"forge\":\"../x\",\"job\":\"7\","
+                  "\"project\":\"g/p\",\"commit\":\"\",\"pid\":5}", "\"forge\" is not a forge name" },
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\",\"forge\":\"gl\",\"job\":7,"
+                  "\"project\":\"g/p\",\"commit\":\"\",\"pid\":5}", "\"job\" is not a string" },
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\",\"forge\":\"gl\",\"job\":\"a\\u0000b\","
+                  "\"project\":\"g/p\",\"commit\":\"\",\"pid\":5}", "is not allowed" },   /* a NUL */
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\",\"forge\":\"gl\",\"job\":\"7\","
+                  "\"project\":\"g/p\\n\\u001b[31m\",\"commit\":\"\",\"pid\":5}", "\"project\" has control" },
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\",\"forge\":\"gl\",\"job\":\"7\","
+                  "\"project\":\"g/p\",\"commit\":\"xyz\",\"pid\":5}", "\"commit\" is not a commit id" },
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\",\"forge\":\"gl\",\"job\":\"7\","
+                  "\"project\":\"g/p\",\"commit\":\"\",\"pid\":\"5\"}", "\"pid\" is not a process id" },
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\"," GOOD_TAIL ",\"handle\":{}}",
+                  "\"handle\" is not a string" },
+                { "{\"exec_id\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\"," GOOD_TAIL ",\"pid\":6}",
+                  "not JSON" },        /* a duplicate key */
+        };
+        _cleanup_free_ char *dir = xasprintf("%s/running", tmp);
+        _cleanup_free_ char *path = xasprintf("%s/%s.json", dir, ID2);
+
+        assert_int_equal(mkdir_p(dir, 0700, NULL), 0);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct recovery_entry e, *list = NULL;
+                _cleanup_strv_free_ char **bad = NULL;
+                struct err err = ERR_INIT;
+                size_t n = 9;
+
+                /* the parser names the field */
+                assert_int_equal(recovery_entry_parse(&e, cases[i].text, strlen(cases[i].text), ID2, &err),
+                                 -EBADMSG);
+                if (strstr(err.msg, cases[i].why) == NULL)
+                        fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.msg, cases[i].why);
+                free(e.handle);
+                /* listing drops and removes it, and returns its id for clean-up */
+                assert_int_equal(file_write_atomic(path, cases[i].text, strlen(cases[i].text), 0600, NULL), 0);
+                assert_int_equal(recovery_journal_list(&list, &n, &bad, dir, 100, &err), 0);
+                assert_int_equal(n, 0);
+                assert_non_null(bad[0]);
+                assert_string_equal(bad[0], ID2);
+                assert_null(bad[1]);
+                assert_int_not_equal(access(path, F_OK), 0);
+                recovery_entries_free(list, n);
+        }
+        /* a huge entry, a handle over its limit, a group-readable file, a
+         * symbolic link and a directory are refused the same way */
+        {
+                size_t big = RECOVERY_ENTRY_MAX + 100;
+                _cleanup_free_ char *text = xmalloc(big + 1);
+                _cleanup_free_ char *h = xmalloc(RECOVERY_HANDLE_MAX + 200);
+                _cleanup_free_ char *target = xasprintf("%s/target", tmp);
+                const char *why[] = { "over the", "\"handle\" is too long", "not private", "symbolic link",
+                                      "not a regular file" };
+
+                memset(text, ' ', big);
+                text[big] = '\0';
+                memset(h, 'h', RECOVERY_HANDLE_MAX + 1);
+                snprintf(h + RECOVERY_HANDLE_MAX + 1, 100, "\"}");
+                for (size_t k = 0; k < 5; k++) {
+                        struct recovery_entry *list = NULL;
+                        _cleanup_strv_free_ char **bad = NULL;
+                        _cleanup_free_ char *doc = NULL;
+                        struct err err = ERR_INIT;
+                        size_t n = 9;
+
+                        switch (k) {
+                        case 0:
+                                assert_int_equal(file_write_atomic(path, text, big, 0600, NULL), 0);
+                                break;
+                        case 1:
+                                doc = xasprintf("{\"exec_id\":\"%s\"," GOOD_TAIL ",\"handle\":\"%s", ID2, h);
+                                assert_int_equal(recovery_entry_parse(&(struct recovery_entry){ 0 }, doc,
+                                                                      strlen(doc), ID2, &err), -EBADMSG);
+                                assert_non_null(strstr(err.msg, why[k]));
+                                assert_int_equal(file_write_atomic(path, doc, strlen(doc), 0600, NULL), 0);
+                                break;
+                        case 2:
+                                doc = xasprintf("{\"exec_id\":\"%s\"," GOOD_TAIL "}", ID2);
+                                assert_int_equal(file_write_atomic(path, doc, strlen(doc), 0640, NULL), 0);
+                                break;
+                        case 3:
+                                doc = xasprintf("{\"exec_id\":\"%s\"," GOOD_TAIL "}", ID2);
+                                assert_int_equal(file_write_atomic(target, doc, strlen(doc), 0600, NULL), 0);
+                                assert_int_equal(symlink(target, path), 0);
+                                break;
+                        default:
+                                assert_int_equal(mkdir(path, 0700), 0);
+                                break;
+                        }
+                        assert_int_equal(recovery_journal_list(&list, &n, &bad, dir, 100, &err), 0);
+                        assert_int_equal(n, 0);
+                        assert_non_null(bad[0]);
+                        assert_true(access(path, F_OK) != 0 || k == 4);
+                        if (k == 3)     /* the link goes, not what it pointed at */
+                                assert_int_equal(access(target, F_OK), 0);
+                        if (k == 4)
+                                rmdir(path);
+                        recovery_entries_free(list, n);
+                }
+                (void)why;
+        }
+}
+
+/* a forge adapter that only reports abandoned jobs */
+struct abandon_forge {
+        struct forge base;
+        int result;             /* what abandon returns */
+        int calls;
+        char handle[256];
+};
+
+static int ab_abandon(struct forge *f, const char *handle, struct err *err)
+{
+        struct abandon_forge *a = (struct abandon_forge *)f;
+
+        a->calls++;
+        snprintf(a->handle, sizeof(a->handle), "%s", handle);
+        if (a->result < 0)
+                return err_set(err, EIO, "forge unreachable");
+        return a->result;
+}
+
+static const struct forge_ops ab_ops = { .name = "abandon-test", .abandon = ab_abandon };
+
+static void test_recovery_reports(void **state)
+{
+        _cleanup_free_ char *work = xasprintf("%s/work", tmp), *cg = xasprintf("%s/cg", tmp);
+        _cleanup_free_ char *journal = xasprintf("%s/state/running", tmp);
+        _cleanup_free_ char *mi = xasprintf("40 30 0:37 / %s rw - cgroup2 cgroup2 rw\n", cg);
+        _cleanup_free_ char *ws_bad = xasprintf("%s/tfgate-%s", work, ID3);
+        _cleanup_(config_freep) struct config *cfg = config_for(work);
+        struct recovery_env env = { .mountinfo = mi, .self_cgroup = "0::/\n",
+                                    .workspace_min_age_ms = 3600 * 1000 };
+        struct abandon_forge gl = { .base = { .ops = &ab_ops, .name = "gl" } };
+        struct abandon_forge none = { .base = { .ops = &(const struct forge_ops){ .name = "x" },
+                                                .name = "quiet" } };
+        struct forge *forges[] = { &none.base, &gl.base };
+        static const struct { int result; size_t reported, refused, unreported; } rounds[] = {
+                { 0, 1, 0, 0 },         /* reported */
+                { 1, 0, 1, 0 },         /* 403/404: the forge no longer takes it */
+                { -1, 0, 0, 1 },        /* unreachable: logged, not retried */
+        };
+
+        assert_int_equal(mkdir_p(cg, 0755, NULL), 0);
+        for (size_t i = 0; i < 3; i++) {
+                struct recovery_entry e = entry(ID1);
+                struct recovery_report rep;
+                struct err err = ERR_INIT;
+
+                snprintf(e.forge, sizeof(e.forge), "gl");
+                e.handle = "opaque-handle-1";
+                gl.result = rounds[i].result;
+                gl.calls = 0;
+                assert_int_equal(recovery_journal_add(journal, &e, &err), 0);
+                assert_int_equal(recovery_run(&rep, cfg, journal, forges, 2, NULL, &env, &err), 0);
+                assert_int_equal(gl.calls, 1);
+                assert_string_equal(gl.handle, "opaque-handle-1");
+                assert_int_equal(rep.jobs, 1);
+                assert_int_equal(rep.reported, rounds[i].reported);
+                assert_int_equal(rep.refused, rounds[i].refused);
+                assert_int_equal(rep.unreported, rounds[i].unreported);
+                /* removed whatever the answer: no loop at every start */
+                assert_int_equal(recovery_run(&rep, cfg, journal, forges, 2, NULL, &env, &err), 0);
+                assert_int_equal(gl.calls, 1);
+                assert_int_equal(rep.jobs, 0);
+        }
+        /* a forge no longer configured, a forge without the op, and a
+         * corrupt entry: not reported; the corrupt one's workspace goes */
+        {
+                struct recovery_entry e1 = entry(ID1), e2 = entry(ID2);
+                struct recovery_report rep;
+                struct err err = ERR_INIT;
+                _cleanup_free_ char *bad = xasprintf("%s/%s.json", journal, ID3);
+
+                snprintf(e1.forge, sizeof(e1.forge), "gone");
+                e1.handle = "h1";
+                snprintf(e2.forge, sizeof(e2.forge), "quiet");
+                e2.handle = "h2";
+                gl.calls = 0;
+                assert_int_equal(recovery_journal_add(journal, &e1, &err), 0);
+                assert_int_equal(recovery_journal_add(journal, &e2, &err), 0);
+                assert_int_equal(file_write_atomic(bad, "{\"exec_id\":", 11, 0600, NULL), 0);
+                assert_int_equal(mkdir_p(ws_bad, 0700, NULL), 0);       /* young: kept if not journaled */
+                assert_int_equal(recovery_run(&rep, cfg, journal, forges, 2, NULL, &env, &err), 0);
+                assert_int_equal(gl.calls, 0);
+                assert_int_equal(rep.jobs, 2);
+                assert_int_equal(rep.reported, 0);
+                assert_int_equal(rep.unreported, 3);
+                assert_int_not_equal(access(ws_bad, F_OK), 0);
+                assert_int_not_equal(access(bad, F_OK), 0);
         }
 }
 
@@ -337,7 +582,7 @@ static void test_recovery_real_cgroup(void **state)
         found = recovery_cgroups(mi, self, ID3);
         assert_non_null(found[0]);
         assert_int_equal(recovery_journal_add(journal, &e, &err), 0);
-        assert_int_equal(recovery_run(&rep, cfg, journal, NULL, NULL, &err), 0);
+        assert_int_equal(recovery_run(&rep, cfg, journal, NULL, 0, NULL, NULL, &err), 0);
         assert_int_equal(rep.jobs, 1);
         assert_true(rep.cgroups_killed >= 1);
         assert_int_equal(waitpid(child, &status, 0), child);
@@ -349,6 +594,9 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_journal_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_journal_handle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_journal_corrupt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_recovery_reports, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup_discovery, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recovery_fake_tree, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recovery_real_cgroup, setup, teardown),

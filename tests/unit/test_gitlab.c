@@ -2,6 +2,7 @@
  * chunking at 1 MiB, 416 resync, 412 reset, the size cap, CRC32), section
  * markers, failure_reason mapping, system_id, the stored zip and the
  * terraform report. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,6 +217,70 @@ static void test_token_check(void **state)
         assert_true(gl_token_check("glrt-\xc3\xa9", &err) < 0);
 }
 
+/* crash recovery: the handle journaled for a job, read back at start */
+static void test_handle(void **state)
+{
+        static const char url[] = "https://gitlab.example.com";
+        static const struct { const char *text; int64_t id; const char *why; } cases[] = {
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com\",\"id\":4711,\"token\":\"glcbt-64_abc\"}", 4711, NULL },
+                { "{\"v\":1,\"url\":\"https://evil.example.net\",\"id\":4711,\"token\":\"glcbt-64_abc\"}", 0, "another GitLab URL" },
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com.evil.net\",\"id\":1,\"token\":\"t\"}", 0, "another GitLab URL" },
+                { "{\"v\":2,\"url\":\"https://gitlab.example.com\",\"id\":4711,\"token\":\"t\"}", 0, "unknown version" },
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com\",\"id\":0,\"token\":\"t\"}", 0, "bad job id" },
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com\",\"id\":\"7\",\"token\":\"t\"}", 0, "bad job id" },
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com\",\"id\":7,\"token\":\"a\\r\\nX-Evil: 1\"}", 0, "bad job token" },
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com\",\"id\":7,\"token\":\"\"}", 0, "bad job token" },
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com\",\"id\":7,\"token\":5}", 0, "bad job token" },
+                { "{\"v\":1,\"url\":\"https://gitlab.example.com\",\"id\":7,\"id\":8,\"token\":\"t\"}", 0, "not a JSON object" },
+                { "{\"v\":1,\"url\":", 0, "not a JSON object" },
+                { "[]", 0, "not a JSON object" },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                struct err err = ERR_INIT;
+                char *token = NULL;
+                int64_t id = -1;
+                int r = gl_handle_parse(&id, &token, cases[i].text, url, &err);
+
+                if (cases[i].why == NULL) {
+                        assert_int_equal(r, 0);
+                        assert_int_equal(id, cases[i].id);
+                        assert_string_equal(token, "glcbt-64_abc");
+                } else {
+                        assert_int_equal(r, -EBADMSG);
+                        assert_null(token);
+                        if (strstr(err.msg, cases[i].why) == NULL)
+                                fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.msg, cases[i].why);
+                        /* the token is never part of the message */
+                        assert_null(strstr(err.msg, "glcbt"));
+                }
+                free(token);
+        }
+}
+
+/* abandon() refuses a handle for another URL before any request */
+static void test_abandon_other_url(void **state)
+{
+        char dir[] = "/tmp/test-gitlab-abandon.XXXXXX";
+        _cleanup_free_ char *tok = NULL;
+        struct cfg_forge cf = { .type = FORGE_GITLAB, .name = "gl", .url = "http://127.0.0.1:9" };
+        struct forge *f = NULL;
+        struct err err = ERR_INIT;
+
+        assert_non_null(mkdtemp(dir));
+        tok = xasprintf("%s/token", dir);
+        assert_int_equal(file_write_new(tok, "glrt-abc\n", 9, 0600, &err), 0);
+        cf.token_file = tok;
+        assert_int_equal(gitlab_forge_new(&f, &cf, dir, &err), 0);
+        assert_non_null(f->ops->abandon);
+        assert_non_null(f->ops->job_handle);
+        assert_int_equal(f->ops->abandon(f, "{\"v\":1,\"url\":\"http://127.0.0.2:9\",\"id\":7,"
+                                         "\"token\":\"glcbt-x\"}", &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "another GitLab URL"));
+        f->ops->free(f);
+        rm_rf(dir, NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -227,6 +292,8 @@ int main(void)
                 cmocka_unit_test(test_zip),
                 cmocka_unit_test(test_terraform_report),
                 cmocka_unit_test(test_token_check),
+                cmocka_unit_test(test_handle),
+                cmocka_unit_test(test_abandon_other_url),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
