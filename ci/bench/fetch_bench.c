@@ -28,9 +28,10 @@ int main(int argc, char **argv)
                 return 1;
         }
         clock_gettime(CLOCK_MONOTONIC, &b);
-        printf("%.1f ms method=%s bytes=%llu objects=%llu files=%llu\n",
+        printf("%.1f ms method=%s depth=%s bytes=%llu objects=%llu files=%llu\n",
                (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6,
-               fetch_method_name(res.method), (unsigned long long)res.received_bytes,
+               fetch_method_name(res.method), res.shallow ? "1" : "full",
+               (unsigned long long)res.received_bytes,
                (unsigned long long)res.objects, (unsigned long long)res.files);
         return 0;
 }

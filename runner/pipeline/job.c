@@ -14,6 +14,7 @@
 #include "runner/fetch/fetch.h"
 #include "runner/gate/inspect.h"
 #include "runner/pipeline/emulator.h"
+#include "runner/pipeline/override.h"
 #include "runner/pipeline/steps.h"
 #include "runner/pipeline/tfenv.h"
 #include "runner/pipeline/workspace.h"
@@ -318,7 +319,7 @@ static int write_override(struct job_run *j, const char *root, struct err *err)
         };
         _cleanup_(buf_freep) struct buf b = BUF_INIT(1u << 20);
         _cleanup_free_ char *path = NULL;
-        int r = tfenv_override_file(&b, &o, err);
+        int r = override_root_file(&b, j->ws.repo, root, &o, err);
 
         if (r < 0 || b.len == 0)
                 return r;
@@ -328,6 +329,27 @@ static int write_override(struct job_run *j, const char *root, struct err *err)
         if (unlink(path) < 0 && errno != ENOENT)
                 return err_set(err, errno, "override file %s", path);
         return file_write_new(path, b.data, b.len, 0644, err);
+}
+
+/* The override file of every root, before the emulator starts: a root it
+ * cannot be written for (an aws alias that is not an identifier) is the
+ * repository's fault, a failed check; 1 then, as a gate refusal. */
+static int write_overrides(struct job_run *j, struct err *err)
+{
+        for (size_t i = 0; i < j->cfg->terraform.n_roots; i++) {
+                int r = write_override(j, j->cfg->terraform.roots[i], err);
+
+                if (r == -EBADMSG) {
+                        note(j, "override file refused: %s", err->msg);
+                        settle(j, PIPELINE_FAILED, "the aws provider configuration cannot be "
+                                                   "pointed at the emulator");
+                        err_clear(err);
+                        return 1;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int start_emulator(struct job_run *j, struct err *err)
@@ -446,7 +468,7 @@ static int run_root(struct job_run *j, const char *root, size_t index, size_t n_
                 return err_set(err, errno, "workspace: mkdir %s", data);
         if ((r = workspace_chown_tree(data, j->jail_uid, j->jail_gid, err)) < 0 ||
             (r = workspace_chown_tree(outd, j->jail_uid, j->jail_gid, err)) < 0 ||
-            (r = tfenv_cli_config(&cli, err)) < 0 || (r = write_override(j, root, err)) < 0)
+            (r = tfenv_cli_config(&cli, err)) < 0)
                 return r;
         env = tfenv_step_env(cfg->emulator.enabled ? cfg->emulator.port : 0, NULL, j->job->tf_vars);
         se = (struct step_env){
@@ -535,8 +557,10 @@ static int do_run(struct job_run *j, struct err *err)
                 note(j, "terraform not run: %s", j->out->skipped);
                 return 0;
         }
-        r = start_emulator(j, err);
-        if (r < 0)
+        r = write_overrides(j, err);
+        if (r == 0)
+                r = start_emulator(j, err);
+        if (r != 0)
                 return r;
         for (size_t i = 0; i < cfg->terraform.n_roots; i++) {
                 r = run_root(j, cfg->terraform.roots[i], i, cfg->terraform.n_roots, err);

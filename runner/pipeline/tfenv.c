@@ -54,12 +54,15 @@ static int aws_provider_block(struct buf *out, const char *alias, unsigned port,
         return r;
 }
 
-/* an alias is an identifier; anything else would inject HCL */
-static bool alias_valid(const char *a)
+/* An alias is an identifier (hclsyntax.ValidIdentifier: a letter or '_',
+ * then letters, digits, '_' and '-'); anything else would inject HCL.
+ * Terraform also allows non-ASCII letters; tfgate does not. */
+bool tfenv_alias_valid(const char *a)
 {
-        size_t n = strlen(a);
+        size_t n = strnlen(a, TFENV_ALIAS_MAX + 1);
 
-        if (n == 0 || n > 64 || !((a[0] >= 'a' && a[0] <= 'z') || (a[0] >= 'A' && a[0] <= 'Z') || a[0] == '_'))
+        if (n == 0 || n > TFENV_ALIAS_MAX ||
+            !((a[0] >= 'a' && a[0] <= 'z') || (a[0] >= 'A' && a[0] <= 'Z') || a[0] == '_'))
                 return false;
         return strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
@@ -86,9 +89,10 @@ int tfenv_override_file(struct buf *out, const struct tfenv_override *o, struct 
         if (r == 0)
                 r = aws_provider_block(out, NULL, o->emulator_port, region, err);
         for (size_t i = 0; r == 0 && o->aws_aliases != NULL && o->aws_aliases[i] != NULL; i++) {
-                if (!alias_valid(o->aws_aliases[i]))
-                        return err_set(err, EINVAL, "provider alias \"%s\" is not an identifier",
-                                       o->aws_aliases[i]);
+                /* override.c refuses these with their position; this is the
+                 * writer's own guard, and never echoes the text */
+                if (!tfenv_alias_valid(o->aws_aliases[i]))
+                        return err_set(err, EINVAL, "provider alias %zu is not an identifier", i + 1);
                 r = aws_provider_block(out, o->aws_aliases[i], o->emulator_port, region, err);
         }
         return r;

@@ -29,6 +29,8 @@
 #define TFENV_BIN_DIR "/opt/tfgate/bin"
 #define TFENV_OVERRIDE_NAME "tfgate_override.tf"
 
+#define TFENV_ALIAS_MAX 64             /* bytes of a provider alias */
+
 struct tfenv_override {
         bool aws;                       /* the configuration requires hashicorp/aws */
         const char *const *aws_aliases; /* provider "aws" aliases, NULL-terminated, may be NULL */
@@ -40,8 +42,14 @@ struct tfenv_override {
 /* the CLI configuration (HCL) */
 int tfenv_cli_config(struct buf *out, struct err *err);
 
-/* the override file; empty output when nothing needs overriding */
+/* the override file; empty output when nothing needs overriding.  One aws
+ * block for the default configuration, one per alias (each must pass
+ * tfenv_alias_valid, else -EINVAL). */
 int tfenv_override_file(struct buf *out, const struct tfenv_override *o, struct err *err);
+
+/* true when a is a provider alias tfgate writes: an ASCII Terraform
+ * identifier of at most TFENV_ALIAS_MAX bytes */
+bool tfenv_alias_valid(const char *a);
 
 /* NULL-terminated "K=V" list for a step; vars are "NAME=VALUE" job
  * variables already filtered by the config's allowlist (exported as
