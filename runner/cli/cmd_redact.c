@@ -10,6 +10,8 @@
  *   --no-patterns      do not mask the built-in credential shapes
  *   --line-max SIZE    split output lines longer than SIZE ("4KiB")
  *   --max SIZE         stop writing after SIZE, count the rest
+ *   --keep-colour      keep SGR colour sequences (for a terminal or a
+ *                      colour-capable log); other controls are still dropped
  * Exit: 0, 2 usage or unreadable secrets, 3 I/O error. */
 #include <errno.h>
 #include <stdlib.h>
@@ -75,6 +77,8 @@ int cmd_redact(int argc, char **argv)
                         i++;
                 } else if (strcmp(a, "--no-patterns") == 0) {
                         patterns = false;
+                } else if (strcmp(a, "--keep-colour") == 0) {
+                        opts.keep_colour = true;
                 } else if (strcmp(a, "--line-max") == 0) {
                         if (parse_size_opt(a, val, &v) != 0)
                                 return EXIT_USAGE;

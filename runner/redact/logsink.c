@@ -46,6 +46,7 @@ struct logsink *logsink_new(const struct redact_registry *reg, const struct logs
         ls->job.what = "job";
         ls->step.what = "step";
         ls->ropts.line_max = opts->line_max;
+        ls->ropts.keep_colour = opts->keep_colour;
         ls->ropts.caps[0] = &ls->step;
         ls->ropts.caps[1] = &ls->job;
         ls->text_at_bol = true;

@@ -10,6 +10,7 @@
 #ifndef TFGATE_LOGSINK_H
 #define TFGATE_LOGSINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct logsink_opts {
         size_t line_max;        /* per-line cap, 0 none */
         uint64_t step_max;      /* per-step cap, 0 none */
         uint64_t job_max;       /* per-job cap, 0 none */
+        bool keep_colour;       /* keep SGR colours in every sink (redact_opts) */
 };
 
 /* JSON lines longer than this are split into several objects, each but the

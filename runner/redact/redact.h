@@ -90,9 +90,20 @@ struct redact_budget {
 };
 
 struct redact_opts {
-        size_t line_max;                /* 0 = no per-line cap */
+        size_t line_max;                /* 0 = no per-line cap; at least 10 */
         struct redact_budget *caps[2];  /* NULL or budgets, e.g. step and job */
+        /* Keep SGR colour sequences (ESC [ digits and ';' m, at most
+         * REDACT_SGR_MAX bytes) for a sink that renders colour; every other
+         * control sequence is still dropped.  Matching ignores them (a
+         * secret broken up by colours is still masked); one inside a masked
+         * span is dropped with the span, one at its edge is kept.  They
+         * count against the caps but not the line length, and are never
+         * cut. */
+        bool keep_colour;
 };
+
+/* the longest SGR sequence keep_colour keeps; longer ones are dropped */
+#define REDACT_SGR_MAX 48
 
 /* Output of a stream: called with filtered bytes; a negative return is
  * passed back by the write/finish call that made it. */

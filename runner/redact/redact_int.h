@@ -12,6 +12,25 @@
 
 /* ---- normaliser (redact_norm.c) ---- */
 
+/* Keep-colour mode: an SGR sequence (ESC [ digits and ';' m, at most
+ * RSGR_MAX bytes in all) is not part of the text that is matched; it is
+ * recorded with its position in that text and put back on output. */
+#define RSGR_MAX REDACT_SGR_MAX
+
+struct rsgr {
+        uint64_t pos;           /* text bytes before it (absolute) */
+        uint8_t len;
+        uint8_t b[RSGR_MAX];
+};
+
+/* recorded SGR sequences, in position order; v[head..n) are pending */
+struct rsgrs {
+        struct rsgr *v;
+        size_t head, n, cap;
+};
+
+void rsgrs_free(struct rsgrs *q);
+
 struct rnorm {
         uint8_t esc;            /* enum in redact_norm.c: where in an escape sequence */
         uint8_t u8need;         /* continuation bytes still expected */
@@ -24,12 +43,18 @@ struct rnorm {
         uint8_t mklen;          /* bytes of a possible forge marker held in mk */
         bool mk_at_start;       /* the held candidate began on a blank line start */
         uint8_t mk[16];
+        uint64_t pos;           /* text bytes written so far */
+        struct rsgrs *sgrs;     /* NULL: SGR sequences are dropped like any CSI */
+        uint8_t sgrlen;         /* bytes of the CSI in progress kept in sgr */
+        bool sgr_ok;            /* it can still be a kept SGR */
+        uint8_t sgr[RSGR_MAX];
 };
 
 /* worst-case output of feeding len bytes plus finishing */
 #define RNORM_BOUND(len) ((len) * 16 + 64)
 
-void rnorm_init(struct rnorm *n);
+/* sgrs: where kept SGR sequences go (keep-colour), or NULL */
+void rnorm_init(struct rnorm *n, struct rsgrs *sgrs);
 /* out must have room for RNORM_BOUND(len); returns bytes written */
 size_t rnorm_feed(struct rnorm *n, const uint8_t *in, size_t len, uint8_t *out);
 size_t rnorm_finish(struct rnorm *n, uint8_t *out);
@@ -198,6 +223,8 @@ void rout_init(struct rout *o, const struct redact_opts *opts);
 void rout_free(struct rout *o);
 /* text after masking: line split, caps, then into o->buf */
 void rout_put(struct rout *o, const uint8_t *p, size_t n);
+/* a kept SGR sequence: whole or not at all, not counted in the line */
+void rout_put_sgr(struct rout *o, const uint8_t *p, size_t n);
 /* end of stream: dropped-bytes notes */
 void rout_finish(struct rout *o);
 

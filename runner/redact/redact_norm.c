@@ -18,10 +18,18 @@
  *    anywhere, GitLab `section_start:` / `section_end:` at the start of a
  *    line.
  *
+ * In keep-colour mode (rnorm_init with an SGR list) an SGR sequence, ESC [
+ * with only digits and ';' as parameters and final 'm', at most RSGR_MAX
+ * bytes, is left out of the text like any other sequence but recorded with
+ * its position in the text; the stream puts it back on output.  A sequence
+ * that breaks any of these rules is dropped whole.
+ *
  * Everything is a state machine over single bytes, so the result does not
  * depend on how the input is split.  A run of plain ASCII inside a line is
  * copied in bulk. */
 #include "redact_int.h"
+
+#include <stdlib.h>
 
 #include "runner/util/xalloc.h"
 
@@ -45,9 +53,56 @@ static const uint8_t plain[256] = {
         [' '] = 1, ['!'] = 1, ['"'] = 1, ['$' ... '~'] = 1,
 };
 
-void rnorm_init(struct rnorm *n)
+void rnorm_init(struct rnorm *n, struct rsgrs *sgrs)
 {
         memset(n, 0, sizeof(*n));
+        n->sgrs = sgrs;
+}
+
+void rsgrs_free(struct rsgrs *q)
+{
+        free(q->v);
+        memset(q, 0, sizeof(*q));
+}
+
+static void rsgrs_push(struct rsgrs *q, uint64_t pos, const uint8_t *b, size_t len)
+{
+        struct rsgr *e;
+
+        if (q->n == q->cap && q->head > 0) {
+                memmove(q->v, q->v + q->head, (q->n - q->head) * sizeof(*q->v));
+                q->n -= q->head;
+                q->head = 0;
+        }
+        if (q->n == q->cap) {
+                q->cap = q->cap ? 2 * q->cap : 16;
+                q->v = xreallocarray(q->v, q->cap, sizeof(*q->v));
+        }
+        e = &q->v[q->n++];
+        e->pos = pos;
+        e->len = (uint8_t)len;
+        memcpy(e->b, b, len);
+}
+
+/* a CSI parameter or intermediate byte: is the sequence still a keepable SGR? */
+static void sgr_param(struct rnorm *n, uint8_t b)
+{
+        if (!n->sgr_ok)
+                return;
+        if (((b >= '0' && b <= '9') || b == ';') && n->sgrlen < RSGR_MAX - 1)
+                n->sgr[n->sgrlen++] = b;
+        else
+                n->sgr_ok = false;
+}
+
+/* the final byte of a CSI; at is its position in the text */
+static void sgr_final(struct rnorm *n, uint8_t b, uint64_t at)
+{
+        if (n->sgr_ok && b == 'm') {
+                n->sgr[n->sgrlen++] = b;
+                rsgrs_push(n->sgrs, at, n->sgr, n->sgrlen);
+        }
+        n->sgr_ok = false;
 }
 
 static size_t put(uint8_t *out, const void *p, size_t len)
@@ -244,23 +299,27 @@ static size_t byte_fresh(struct rnorm *n, uint8_t b, uint8_t *out)
         return 0;
 }
 
-/* one byte inside an escape sequence; returns true when b is not part of
- * the sequence and must be processed anew */
-static bool byte_esc(struct rnorm *n, uint8_t b)
+/* one byte inside an escape sequence (at: the text position); returns
+ * true when b is not part of the sequence and must be processed anew */
+static bool byte_esc(struct rnorm *n, uint8_t b, uint64_t at)
 {
         switch (n->esc) {
         case E_ESC:
-                if (b == '[')
+                if (b == '[') {
                         n->esc = E_CSI;
-                else if (b == ']' || b == 'P' || b == 'X' || b == '^' || b == '_')
+                        n->sgr_ok = n->sgrs != NULL;
+                        n->sgr[0] = 0x1B;
+                        n->sgr[1] = '[';
+                        n->sgrlen = 2;
+                } else if (b == ']' || b == 'P' || b == 'X' || b == '^' || b == '_') {
                         n->esc = E_STR;
-                else if (b >= 0x20 && b <= 0x2F)
+                } else if (b >= 0x20 && b <= 0x2F) {
                         n->esc = E_NF;
-                else if (b >= 0x30 && b <= 0x7E)
+                } else if (b >= 0x30 && b <= 0x7E) {
                         n->esc = E_NONE;
-                else if (b == 0x1B)
+                } else if (b == 0x1B) {
                         n->esc = E_ESC;
-                else {
+                } else {
                         n->esc = E_NONE;
                         return true;
                 }
@@ -271,10 +330,17 @@ static bool byte_esc(struct rnorm *n, uint8_t b)
                 n->esc = E_NONE;
                 return !(b >= 0x30 && b <= 0x7E);
         case E_CSI:
-                if (b >= 0x20 && b <= 0x3F)
+                if (b >= 0x20 && b <= 0x3F) {
+                        sgr_param(n, b);
                         return false;
+                }
                 n->esc = E_NONE;
-                return !(b >= 0x40 && b <= 0x7E);
+                if (b >= 0x40 && b <= 0x7E) {
+                        sgr_final(n, b, at);
+                        return false;
+                }
+                n->sgr_ok = false;      /* cut short: dropped */
+                return true;
         case E_STR:
                 if (b == 0x07 || b == 0x18 || b == 0x1A)
                         n->esc = E_NONE;
@@ -291,14 +357,15 @@ static bool byte_esc(struct rnorm *n, uint8_t b)
                         return false;
                 }
                 n->esc = E_ESC;
-                return byte_esc(n, b);
+                return byte_esc(n, b, at);
         default:
                 n->esc = E_NONE;
                 return true;
         }
 }
 
-static size_t byte_slow(struct rnorm *n, uint8_t b, uint8_t *out)
+/* at: the text position of out */
+static size_t byte_slow(struct rnorm *n, uint8_t b, uint8_t *out, uint64_t at)
 {
         size_t o = 0;
 
@@ -317,7 +384,7 @@ static size_t byte_slow(struct rnorm *n, uint8_t b, uint8_t *out)
                 }
                 o = u8_bad(n, out);
         }
-        if (n->esc != E_NONE && !byte_esc(n, b))
+        if (n->esc != E_NONE && !byte_esc(n, b, at + o))
                 return o;
         return o + byte_fresh(n, b, out + o);
 }
@@ -338,9 +405,10 @@ size_t rnorm_feed(struct rnorm *n, const uint8_t *in, size_t len, uint8_t *out)
                         i = j;
                         continue;
                 }
-                o += byte_slow(n, in[i], out + o);
+                o += byte_slow(n, in[i], out + o, n->pos + o);
                 i++;
         }
+        n->pos += o;
         return o;
 }
 
@@ -351,8 +419,10 @@ size_t rnorm_finish(struct rnorm *n, uint8_t *out)
         if (n->u8need > 0)
                 o += u8_bad(n, out);
         n->esc = E_NONE;
+        n->sgr_ok = false;
         o += resolve_cr(n, out + o);
         o += mk_flush(n, out + o);
+        n->pos += o;
         return o;
 }
 
@@ -362,7 +432,7 @@ char *redact_normalise(const void *in, size_t len, size_t *out_len)
         uint8_t *out = xmalloc(RNORM_BOUND(len) + 1);
         size_t o;
 
-        rnorm_init(&n);
+        rnorm_init(&n, NULL);
         o = rnorm_feed(&n, in, len, out);
         o += rnorm_finish(&n, out + o);
         out[o] = '\0';

@@ -111,7 +111,7 @@ static void add_form(struct redact_registry *r, const uint8_t *p, size_t n)
         uint8_t *norm = heap ? heap : small;
         size_t nl, off = 0;
 
-        rnorm_init(&st);
+        rnorm_init(&st, NULL);
         st.line_text = true;
         nl = rnorm_feed(&st, p, n, norm);
         nl += rnorm_finish(&st, norm + nl);

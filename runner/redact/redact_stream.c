@@ -51,6 +51,7 @@ struct redact_stream {
         size_t npend;
         bool finished;
         bool raw;               /* trusted text: no normalising */
+        struct rsgrs sgrs;      /* keep-colour: SGR sequences not yet written */
         uint64_t bytes_in;
         /* the call in progress */
         redact_out_fn fn;
@@ -110,8 +111,9 @@ static uint64_t budget_room(const struct redact_budget *b)
 }
 
 /* after line splitting: the byte caps.  Once a budget is exhausted its
- * note is written and every later byte is counted, not written. */
-static void rout_capped(struct rout *o, const uint8_t *p, size_t n)
+ * note is written and every later byte is counted, not written.  whole:
+ * p is one SGR sequence, written whole or not at all. */
+static void rout_capped_as(struct rout *o, const uint8_t *p, size_t n, bool whole)
 {
         struct redact_budget *const *caps = o->opts ? o->opts->caps : NULL;
         bool short_of[2] = { false, false };
@@ -123,6 +125,8 @@ static void rout_capped(struct rout *o, const uint8_t *p, size_t n)
         /* the budgets that actually limit this write get the blame */
         for (int i = 0; caps != NULL && i < 2 && fit < n; i++)
                 short_of[i] = caps[i] != NULL && caps[i]->limit > 0 && budget_room(caps[i]) == fit;
+        if (fit < n && whole)
+                fit = 0;
         if (fit < n)
                 while (fit > 0 && (p[fit] & 0xC0) == 0x80)
                         fit--;  /* never cut a character */
@@ -142,6 +146,11 @@ static void rout_capped(struct rout *o, const uint8_t *p, size_t n)
                 if (!caps[i]->noted)
                         cap_note(o, caps[i]);
         }
+}
+
+static void rout_capped(struct rout *o, const uint8_t *p, size_t n)
+{
+        rout_capped_as(o, p, n, false);
 }
 
 static size_t u8_seqlen(uint8_t lead)
@@ -187,10 +196,16 @@ void rout_put(struct rout *o, const uint8_t *p, size_t n)
         o->partlen = (uint8_t)tail;
 }
 
+/* a split-off part starts with REDACT_LINE_CONT: a smaller cap would
+ * leave no room for a character after it and never make progress */
+#define RLINE_MIN (sizeof(REDACT_LINE_CONT) - 1 + 4)
+
 static void rout_lines(struct rout *o, const uint8_t *p, size_t n)
 {
         size_t max = o->opts->line_max;
 
+        if (max > 0 && max < RLINE_MIN)
+                max = RLINE_MIN;
         if (max == 0) {
                 rout_capped(o, p, n);
                 return;
@@ -223,6 +238,19 @@ static void rout_lines(struct rout *o, const uint8_t *p, size_t n)
                 p += take;
                 n -= take;
         }
+}
+
+void rout_put_sgr(struct rout *o, const uint8_t *p, size_t n)
+{
+        if (o->opts == NULL) {
+                rout_append(o, p, n);
+                return;
+        }
+        /* a character cut by a mask edge goes first, as it is */
+        if (o->partlen > 0)
+                rout_lines(o, o->part, o->partlen);
+        o->partlen = 0;
+        rout_capped_as(o, p, n, true);
 }
 
 void rout_finish(struct rout *o)
@@ -261,10 +289,49 @@ static void out_text(struct redact_stream *s, const uint8_t *p, size_t n)
                 out_flush(s);
 }
 
+static void out_sgr(struct redact_stream *s, const struct rsgr *e)
+{
+        rout_put_sgr(&s->out, e->b, e->len);
+        if (s->out.len >= OUT_FLUSH)
+                out_flush(s);
+}
+
+/* text [from, to), with the SGR sequences recorded before positions in it */
 static void out_plain(struct redact_stream *s, uint64_t from, uint64_t to)
 {
+        struct rsgrs *q = &s->sgrs;
+
+        while (q->head < q->n && q->v[q->head].pos < to) {
+                uint64_t at = q->v[q->head].pos;
+
+                if (at > from)
+                        out_text(s, s->win + (from - s->base), (size_t)(at - from));
+                if (at > from)
+                        from = at;
+                out_sgr(s, &q->v[q->head++]);
+        }
         if (to > from)
                 out_text(s, s->win + (from - s->base), (size_t)(to - from));
+}
+
+/* SGR sequences up to and including position to: the edge of a mask */
+static void out_sgr_upto(struct redact_stream *s, uint64_t to)
+{
+        struct rsgrs *q = &s->sgrs;
+
+        while (q->head < q->n && q->v[q->head].pos <= to)
+                out_sgr(s, &q->v[q->head++]);
+}
+
+/* a mask has closed at end: the SGR sequences strictly inside it go too */
+static void drop_sgr_before(struct redact_stream *s, uint64_t end)
+{
+        struct rsgrs *q = &s->sgrs;
+
+        while (q->head < q->n && q->v[q->head].pos < end)
+                q->head++;
+        if (q->head == q->n)
+                q->head = q->n = 0;
 }
 
 /* every match starting before f is known: write out what is decided */
@@ -280,6 +347,7 @@ static void advance(struct redact_stream *s, uint64_t f)
                         if (s->mask_end < f) {
                                 s->mask_open = false;
                                 s->emit = s->mask_end;
+                                drop_sgr_before(s, s->emit);
                                 continue;
                         }
                         if (f > s->emit)
@@ -288,6 +356,7 @@ static void advance(struct redact_stream *s, uint64_t f)
                 }
                 if (s->npend > 0 && s->pend[0].s < f) {
                         out_plain(s, s->emit, s->pend[0].s);
+                        out_sgr_upto(s, s->pend[0].s);
                         out_text(s, (const uint8_t *)REDACT_MASK, strlen(REDACT_MASK));
                         s->mask_open = true;
                         s->emit = s->pend[0].s;
@@ -546,8 +615,10 @@ static void close_all(struct redact_stream *s)
         if (s->mask_open) {
                 s->mask_open = false;
                 s->emit = s->mask_end;
+                drop_sgr_before(s, s->emit);
         }
         out_plain(s, s->emit, end);
+        out_sgr_upto(s, end);
         s->emit = end;
 }
 
@@ -579,7 +650,7 @@ struct redact_stream *redact_stream_new(const struct redact_registry *reg,
         if (!reg->frozen)
                 abort();        /* a programming error, not a runtime one */
         s->reg = reg;
-        rnorm_init(&s->norm);
+        rnorm_init(&s->norm, opts != NULL && opts->keep_colour ? &s->sgrs : NULL);
         rout_init(&s->out, opts);
         return s;
 }
@@ -589,6 +660,7 @@ void redact_stream_free(struct redact_stream *s)
         if (s == NULL)
                 return;
         rout_free(&s->out);
+        rsgrs_free(&s->sgrs);
         free(s->win);
         free(s);
 }
@@ -701,21 +773,27 @@ int redact_mask_trusted(char **out, size_t *out_len, const struct redact_registr
 
 /* The reference, written for obviousness: mark every byte covered by any
  * occurrence of any form or rule body, then replace each run of marked
- * bytes by one REDACT_MASK. */
+ * bytes by one REDACT_MASK.  Kept SGR sequences (keep_colour) go out
+ * before the byte they preceded, except those strictly inside a run of
+ * marked bytes. */
 int redact_oneshot(char **out, size_t *out_len, const struct redact_registry *reg,
                    const struct redact_opts *opts, const void *in, size_t len,
                    struct err *err)
 {
-        size_t n, i = 0;
-        uint8_t *t = (uint8_t *)redact_normalise(in, len, &n);
-        bool *mark = xcalloc(n + 1, sizeof(bool));
+        struct rsgrs q = { 0 };
+        struct rnorm nm;
+        uint8_t *t;
+        bool *mark;
         struct rout o;
+        size_t n, e = 0;
 
-        if (!reg->frozen) {
-                free(t);
-                free(mark);
+        if (!reg->frozen)
                 return err_set(err, EINVAL, "redact: registry not frozen");
-        }
+        t = xmalloc(RNORM_BOUND(len) + 1);
+        rnorm_init(&nm, opts != NULL && opts->keep_colour ? &q : NULL);
+        n = rnorm_feed(&nm, in, len, t);
+        n += rnorm_finish(&nm, t + n);
+        mark = xcalloc(n + 1, sizeof(bool));
         for (size_t p = 0; p < n; p++) {
                 size_t ms, me;
 
@@ -723,18 +801,27 @@ int redact_oneshot(char **out, size_t *out_len, const struct redact_registry *re
                         const struct rform *f = &reg->forms[k];
 
                         if (f->len <= n - p && memcmp(t + p, reg->arena + f->off, f->len) == 0)
-                                for (size_t q = p; q < p + f->len; q++)
-                                        mark[q] = true;
+                                for (size_t m = p; m < p + f->len; m++)
+                                        mark[m] = true;
                 }
                 if (reg->patterns && rrules_try(t + p, n - p, true, &ms, &me) == RRULE_MATCH)
-                        for (size_t q = p + ms; q < p + me; q++)
-                                mark[q] = true;
+                        for (size_t m = p + ms; m < p + me; m++)
+                                mark[m] = true;
         }
         rout_init(&o, opts);
-        while (i < n) {
-                size_t j = i;
+        for (size_t i = 0;;) {
+                size_t j;
 
-                while (j < n && mark[j] == mark[i])
+                for (; e < q.n && q.v[e].pos <= i; e++) {
+                        size_t at = (size_t)q.v[e].pos;
+
+                        if (!(at > 0 && at < n && mark[at - 1] && mark[at]))
+                                rout_put_sgr(&o, q.v[e].b, q.v[e].len);
+                }
+                if (i >= n)
+                        break;
+                j = i + 1;
+                while (j < n && mark[j] == mark[i] && (mark[i] || e >= q.n || q.v[e].pos > j))
                         j++;
                 if (mark[i])
                         rout_put(&o, (const uint8_t *)REDACT_MASK, strlen(REDACT_MASK));
@@ -746,6 +833,7 @@ int redact_oneshot(char **out, size_t *out_len, const struct redact_registry *re
         rout_append(&o, "", 1);
         free(t);
         free(mark);
+        rsgrs_free(&q);
         *out = (char *)o.buf;
         *out_len = o.len - 1;
         return 0;

@@ -246,8 +246,9 @@ static void tokens_every_split(void **state)
                             "\n-----END EC PRIVATE KEY-----\nGR1348941" REDACT_MASK);
 }
 
-/* random texts built from secrets, their pieces, forms, controls and
- * noise, streamed in random chunkings, against the reference */
+/* random texts built from secrets, their pieces, forms, controls, colours
+ * and noise, streamed in random chunkings, against the reference, with
+ * colours stripped and kept */
 static int atoi_bounded(const char *s)
 {
         long v = strtol(s, NULL, 10);
@@ -267,8 +268,10 @@ static void random_chunkings(void **state)
                 "AKIA", "IOSFODNN7EXAMPLE", "ghp_", "0123456789abcdefghijklmnopqrstuvwxyz",
                 "-----BEGIN RSA PRIVATE KEY-----\n", "-----END RSA PRIVATE KEY-----", "glpat-",
                 "line-one-x", "line-two-y", " ", "tok\xc3\xa9n-", "\xe2\x82\xac-value", "\t", "\x00",
+                "\x1b[31m", "\x1b[1;32m", "\x1b[", "m", ";", "\x1b[?25l", "\x1b[38:5:1m",
         };
-        struct redact_opts opts[2] = { { 0 }, { .line_max = 40 } };
+        struct redact_opts opts[4] = { { 0 }, { .line_max = 40 }, { .keep_colour = true },
+                                       { .line_max = 40, .keep_colour = true } };
 
         for (size_t i = 0; i < ARRAY_SIZE(secrets); i++)
                 assert_int_equal(redact_registry_add_secret(r, "S", secrets[i], strlen(secrets[i]), NULL), 0);
@@ -282,7 +285,7 @@ static void random_chunkings(void **state)
                 char in[2048];
                 size_t len = 0, rn, chunks[16];
                 int natoms = 1 + (int)(rnd() % 60);
-                const struct redact_opts *o = &opts[iter & 1];
+                const struct redact_opts *o = &opts[iter & 3];
                 _cleanup_free_ char *ref = NULL;
                 struct coll c = { 0 };
 
