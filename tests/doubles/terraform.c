@@ -20,7 +20,12 @@
  *   hang=STEP           STEP (init|validate|plan|show|apply|destroy) never ends
  *   echo=TEXT           plan prints TEXT on stdout and stderr (secret tests)
  *   lie=STEP            STEP prints success markers, then exits 1
- *   printenv=STEP       STEP prints its whole environment */
+ *   printenv=STEP       STEP prints its whole environment
+ *   providers=STEP      STEP prints each aws provider block it reads:
+ *                       "provider aws: file=F alias=A s3=ENDPOINT"
+ * Like Terraform, every step refuses an aliased provider block in an
+ * override file that has no base block with that alias in a primary file
+ * ("Missing base provider configuration for override"). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +70,11 @@ struct resource {
         unsigned line;
 };
 
+struct provider_block {
+        char *file, *alias, *s3;        /* alias, s3: NULL when absent */
+        bool override;
+};
+
 static struct {
         char *mirror;
         char *data_dir;
@@ -72,6 +82,8 @@ static struct {
         size_t n_providers;
         struct resource *resources;
         size_t n_resources;
+        struct provider_block *aws_blocks;
+        size_t n_aws_blocks;
         char *modes; /* .tfdouble content */
 } g;
 
@@ -114,6 +126,11 @@ static bool mode_is(const char *key, const char *value)
 
 static void step_modes(const char *step)
 {
+        if (mode_is("providers", step))
+                for (size_t i = 0; i < g.n_aws_blocks; i++)
+                        printf("provider aws: file=%s alias=%s s3=%s\n", g.aws_blocks[i].file,
+                               g.aws_blocks[i].alias ? g.aws_blocks[i].alias : "-",
+                               g.aws_blocks[i].s3 ? g.aws_blocks[i].s3 : "-");
         if (mode_is("printenv", step))
                 for (char **e = environ; *e != NULL; e++)
                         printf("%s\n", *e);
@@ -314,6 +331,47 @@ static void start_providers(const char *step)
         }
 }
 
+static bool is_override_file(const char *name)
+{
+        size_t n = strlen(name);
+
+        return strcmp(name, "override.tf") == 0 || (n >= 12 && strcmp(name + n - 12, "_override.tf") == 0);
+}
+
+static void add_aws_block(const char *file, const struct hcl_block *b)
+{
+        const struct hcl_attr *alias = hcl_body_attr(&b->body, "alias");
+        const struct hcl_block *ep = hcl_body_next_block(&b->body, "endpoints", NULL);
+        const struct hcl_attr *s3 = ep ? hcl_body_attr(&ep->body, "s3") : NULL;
+        struct provider_block *p;
+
+        g.aws_blocks = xreallocarray(g.aws_blocks, g.n_aws_blocks + 1, sizeof(*g.aws_blocks));
+        p = &g.aws_blocks[g.n_aws_blocks++];
+        p->file = xstrdup(file);
+        p->alias = alias && hcl_value_str(alias->value) ? xstrdup(hcl_value_str(alias->value)) : NULL;
+        p->s3 = s3 && hcl_value_str(s3->value) ? xstrdup(hcl_value_str(s3->value)) : NULL;
+        p->override = is_override_file(file);
+}
+
+/* Terraform merges an override provider block into the primary block with
+ * the same alias and refuses an aliased one that has none */
+static void check_override_bases(void)
+{
+        for (size_t i = 0; i < g.n_aws_blocks; i++) {
+                const struct provider_block *o = &g.aws_blocks[i];
+                bool base = false;
+
+                if (!o->override || o->alias == NULL)
+                        continue;
+                for (size_t k = 0; k < g.n_aws_blocks && !base; k++)
+                        base = !g.aws_blocks[k].override && g.aws_blocks[k].alias != NULL &&
+                               strcmp(g.aws_blocks[k].alias, o->alias) == 0;
+                if (!base)
+                        die("Missing base provider configuration for override: there is no aws "
+                            "provider configuration with the alias \"%s\" (%s)", o->alias, o->file);
+        }
+}
+
 static void scan_resources(void)
 {
         DIR *d = opendir(".");
@@ -345,8 +403,12 @@ static void scan_resources(void)
                         r->file = xstrdup(de->d_name);
                         r->line = b->pos.line;
                 }
+                while ((b = hcl_body_next_block(&f->body, "provider", b)) != NULL)
+                        if (b->n_labels == 1 && strcmp(b->labels[0], "aws") == 0)
+                                add_aws_block(de->d_name, b);
         }
         closedir(d);
+        check_override_bases();
 }
 
 static void ui_line(const char *level, const char *msg, json_t *extra, const char *type)
