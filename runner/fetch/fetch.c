@@ -868,7 +868,16 @@ static int open_source(git_repository **out, struct fetch_ctx *c, const char *pa
         int r;
 
         if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+                struct stat st;
+
                 table_free(table);
+                /* libgit2 refuses a repository another user owns; with no
+                 * global config (safe.directory) this libgit2 says only
+                 * "config value 'safe.directory' was not found" */
+                if (stat(path, &st) == 0 && st.st_uid != geteuid())
+                        return fail(err, EPERM, "fetching %s: the repository is owned by uid %u, "
+                                    "not by the runner user (libgit2 refuses it)", c->safe_url,
+                                    (unsigned)st.st_uid);
                 return fail(err, EIO, "fetching %s: %s", c->safe_url, git_msg());
         }
         r = git_config_new(&cfg);

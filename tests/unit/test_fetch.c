@@ -828,6 +828,30 @@ static void test_shallow_corrupt_objects(void **state)
         }
 }
 
+/* a source another user owns is refused by libgit2; the error says so
+ * (this libgit2 alone would say "config value 'safe.directory' was not
+ * found").  Needs root to give a repository away. */
+static void test_shallow_foreign_owner(void **state)
+{
+        _cleanup_free_ char *ws = new_ws(), *other = xasprintf("%s/foreign", T);
+        const char *const chown_argv[] = { "chown", "-R", "65534:65534", other, NULL };
+        struct fetch_opts o = { .url = other, .url_flags = URL_ALLOW_LOCAL, .sha = MAIN_SHA,
+                                .workspace = ws };
+        struct fetch_result res;
+        struct err err = ERR_INIT;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "test_shallow_foreign_owner: not root, cannot give a "
+                                "repository to another user; skipped\n");
+                skip();
+        }
+        GIT(T, "clone", "-q", "--no-local", SRC, other);
+        assert_int_equal(run(NULL, 0, T, chown_argv, NULL, 0), 0);
+        assert_int_equal(fetch_commit(&o, &res, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "is owned by uid 65534, not by the runner user"));
+        assert_false(exists_in(ws, "main.tf"));
+}
+
 /* the tree limits hold before anything is copied: no pack was written */
 static void test_shallow_limits_before_copy(void **state)
 {
@@ -1053,6 +1077,7 @@ int main(void)
                 cmocka_unit_test(test_shallow_not_a_commit),
                 cmocka_unit_test(test_shallow_corrupt_objects),
                 cmocka_unit_test(test_shallow_limits_before_copy),
+                cmocka_unit_test(test_shallow_foreign_owner),
         };
         const struct CMUnitTest http[] = {
                 cmocka_unit_test(test_http_credentials),
