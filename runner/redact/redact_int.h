@@ -80,6 +80,7 @@ struct rform {
 #define RKEY 8
 
 #define RTOKSET_MAX 16
+#define RTOK4_BITS 4096
 
 /* forms sharing their first RKEY bytes (a secret's base64 variants, both
  * percent cases of an alphanumeric value...): forms[first .. first + n) */
@@ -117,6 +118,8 @@ struct redact_registry {
         uint8_t toksecond[RTOKSET_MAX]; /* and second bytes */
         size_t ntoksecond;
         uint64_t tok2[65536 / 64];      /* 2-byte prefixes of the credential rules */
+        uint64_t tok4[RTOK4_BITS / 64]; /* hashed 4-byte prefixes (all are >= 4 bytes) */
+        uint8_t toklo[16], tokhi[16];   /* nibble classes of tokfirst/toksecond (redact_simd.c) */
         uint64_t *pbloom;               /* 1..7-byte prefixes of the forms */
         unsigned pbits;
 };
@@ -191,7 +194,42 @@ static inline uint64_t rprefix_key(const uint8_t *p, size_t len)
         return (x | (uint64_t)len << 56) * RHASH_K;
 }
 
+/* ---- vectorised scans (redact_simd.c) ---- */
+
+/* how many bytes from p the normaliser may copy as they are (printable
+ * ASCII and tab, not '#') */
+size_t rsimd_plain_run(const uint8_t *p, size_t n);
+/* the next i' >= i with i' + 2 <= n where a credential rule may start
+ * (rtok_maybe), or SIZE_MAX */
+size_t rsimd_tok_next(const struct redact_registry *r, const uint8_t *w, size_t i, size_t n);
+/* fill toklo/tokhi from tokfirst/toksecond */
+void rtok_classes(struct redact_registry *r);
+/* the portable versions, which tests compare with the vector ones */
+size_t rsimd_plain_run_ref(const uint8_t *p, size_t n);
+size_t rsimd_tok_next_ref(const struct redact_registry *r, const uint8_t *w, size_t i, size_t n);
+
 /* ---- credential rules (redact_rules.c) ---- */
+
+static inline size_t rtok4_bit(const uint8_t *p)
+{
+        return (size_t)(((uint64_t)rload32(p) * RHASH_K) >> 52);
+}
+
+/* could a credential rule start at p (avail bytes known)?  The exact
+ * 2-byte prefix table, then, with 4 bytes known, the 4-byte one: "gi" in
+ * "logging" goes no further. */
+static inline bool rtok_maybe(const struct redact_registry *r, const uint8_t *p, size_t avail)
+{
+        uint16_t t = rload16(p);
+        size_t b;
+
+        if (!(r->tok2[t >> 6] >> (t & 63) & 1))
+                return false;
+        if (avail < 4)
+                return true;
+        b = rtok4_bit(p);
+        return r->tok4[b >> 6] >> (b & 63) & 1;
+}
 
 enum rrule_result { RRULE_NONE = 0, RRULE_MATCH, RRULE_MORE };
 
@@ -199,8 +237,8 @@ enum rrule_result { RRULE_NONE = 0, RRULE_MATCH, RRULE_MORE };
  * come).  On RRULE_MATCH, ms and me bound the masked body, relative to p. */
 enum rrule_result rrules_try(const uint8_t *p, size_t avail, bool eof,
                              size_t *ms, size_t *me);
-void rrules_prefix_bits(uint64_t *tok2, uint8_t *first, size_t *nfirst, uint8_t *second,
-                        size_t *nsecond);
+void rrules_prefix_bits(uint64_t *tok2, uint64_t *tok4, uint8_t *first, size_t *nfirst,
+                        uint8_t *second, size_t *nsecond);
 /* most bytes a rule needs from its start to decide */
 size_t rrules_maxlen(void);
 

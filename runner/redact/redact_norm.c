@@ -394,11 +394,22 @@ size_t rnorm_feed(struct rnorm *n, const uint8_t *in, size_t len, uint8_t *out)
         size_t i = 0, o = 0;
 
         while (i < len) {
-                if (n->line_text && n->esc == E_NONE && n->u8need == 0 && !n->cr &&
-                    n->mklen == 0 && plain[in[i]]) {
+                bool idle = n->esc == E_NONE && n->u8need == 0 && !n->cr && n->mklen == 0;
+
+                if (idle && n->line_text && plain[in[i]]) {
+                        size_t j = i + 1 + rsimd_plain_run(in + i + 1, len - i - 1);
+
+                        memcpy(out + o, in + i, j - i);
+                        o += j - i;
+                        i = j;
+                        continue;
+                }
+                /* blanks that start a line change nothing (an indented
+                 * plan line): copied as they are too */
+                if (idle && !n->line_text && (in[i] == ' ' || in[i] == '\t')) {
                         size_t j = i + 1;
 
-                        while (j < len && plain[in[j]])
+                        while (j < len && (in[j] == ' ' || in[j] == '\t'))
                                 j++;
                         memcpy(out + o, in + i, j - i);
                         o += j - i;

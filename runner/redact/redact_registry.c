@@ -423,8 +423,9 @@ int redact_registry_freeze(struct redact_registry *r, struct err *err)
                 if (r->forms[k].len > r->maxlen)
                         r->maxlen = r->forms[k].len;
         if (r->patterns) {
-                rrules_prefix_bits(r->tok2, r->tokfirst, &r->ntokfirst, r->toksecond,
+                rrules_prefix_bits(r->tok2, r->tok4, r->tokfirst, &r->ntokfirst, r->toksecond,
                                    &r->ntoksecond);
+                rtok_classes(r);
                 if (rrules_maxlen() > r->maxlen)
                         r->maxlen = rrules_maxlen();
         }

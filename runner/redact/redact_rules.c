@@ -7,6 +7,9 @@
  * `max` bytes; it matches when the run is at least `min` bytes.  A PEM
  * private key keeps its BEGIN and END lines and masks everything between,
  * up to REDACT_PEM_MAX bytes (then the rest of the body is not held). */
+#include <assert.h>
+#include <stdlib.h>
+
 #include "redact_int.h"
 
 #include "runner/util/cleanup.h"
@@ -85,24 +88,31 @@ static void add_byte(uint8_t *set, size_t *n, uint8_t b)
                 set[(*n)++] = b;
 }
 
-static void prefix_bits(uint64_t *tok2, uint8_t *first, size_t *nfirst, uint8_t *second,
-                        size_t *nsecond, const char *prefix)
+static void prefix_bits(uint64_t *tok2, uint64_t *tok4, uint8_t *first, size_t *nfirst,
+                        uint8_t *second, size_t *nsecond, const char *prefix)
 {
         uint16_t k = rload16((const uint8_t *)prefix);
+        size_t b = rtok4_bit((const uint8_t *)prefix);
 
         tok2[k >> 6] |= 1ull << (k & 63);
+        tok4[b >> 6] |= 1ull << (b & 63);
         add_byte(first, nfirst, (uint8_t)prefix[0]);
         add_byte(second, nsecond, (uint8_t)prefix[1]);
 }
 
-void rrules_prefix_bits(uint64_t *tok2, uint8_t *first, size_t *nfirst, uint8_t *second,
-                        size_t *nsecond)
+void rrules_prefix_bits(uint64_t *tok2, uint64_t *tok4, uint8_t *first, size_t *nfirst,
+                        uint8_t *second, size_t *nsecond)
 {
         *nfirst = 0;
         *nsecond = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
-                prefix_bits(tok2, first, nfirst, second, nsecond, rules[i].prefix);
-        prefix_bits(tok2, first, nfirst, second, nsecond, PEM_BEGIN);
+        /* tok4 reads 4 bytes of every prefix */
+        static_assert(sizeof(PEM_BEGIN) - 1 >= 4, "PEM prefix");
+        for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+                if (rules[i].plen < 4)
+                        abort();        /* a rule table error, caught by every test */
+                prefix_bits(tok2, tok4, first, nfirst, second, nsecond, rules[i].prefix);
+        }
+        prefix_bits(tok2, tok4, first, nfirst, second, nsecond, PEM_BEGIN);
 }
 
 size_t rrules_maxlen(void)

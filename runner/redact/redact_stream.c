@@ -19,9 +19,6 @@
  * redact_oneshot() for any split of the input. */
 #include <errno.h>
 #include <stdio.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 #include <stdlib.h>
 
 #include "redact_int.h"
@@ -400,57 +397,12 @@ static void add_match(struct redact_stream *s, uint64_t ms, uint64_t me)
 }
 
 /* The next position >= from (window offsets) where a credential rule
- * could start: the 2-byte prefix test.  With SSE2, 16 positions at a time
- * are first narrowed to those whose byte begins a prefix and whose next
- * byte is a second byte of one. */
+ * could start: the 2-byte prefix test, vectorised (redact_simd.c). */
 static size_t next_tok(const struct redact_stream *s, size_t from)
 {
-        const struct redact_registry *r = s->reg;
-        const uint8_t *w = s->win;
-        size_t n = s->wlen, i = from;
-
-        if (!r->patterns)
+        if (!s->reg->patterns)
                 return SIZE_MAX;
-#ifdef __SSE2__
-        {
-                __m128i f[RTOKSET_MAX], sc[RTOKSET_MAX];
-                size_t nf = r->ntokfirst, ns = r->ntoksecond;
-
-                for (size_t k = 0; k < nf; k++)
-                        f[k] = _mm_set1_epi8((char)r->tokfirst[k]);
-                for (size_t k = 0; k < ns; k++)
-                        sc[k] = _mm_set1_epi8((char)r->toksecond[k]);
-                while (i + 17 <= n) {
-                        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(w + i));
-                        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(w + i + 1));
-                        __m128i m = _mm_cmpeq_epi8(v, f[0]);
-                        __m128i m1 = _mm_cmpeq_epi8(v1, sc[0]);
-                        unsigned bits;
-
-                        for (size_t k = 1; k < nf; k++)
-                                m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[k]));
-                        for (size_t k = 1; k < ns; k++)
-                                m1 = _mm_or_si128(m1, _mm_cmpeq_epi8(v1, sc[k]));
-                        bits = (unsigned)_mm_movemask_epi8(_mm_and_si128(m, m1));
-                        while (bits != 0) {
-                                size_t p = i + (size_t)__builtin_ctz(bits);
-                                uint16_t t = rload16(w + p);
-
-                                if (r->tok2[t >> 6] >> (t & 63) & 1)
-                                        return p;
-                                bits &= bits - 1;
-                        }
-                        i += 16;
-                }
-        }
-#endif
-        for (; i + 2 <= n; i++) {
-                uint16_t t = rload16(w + i);
-
-                if (r->tok2[t >> 6] >> (t & 63) & 1)
-                        return i;
-        }
-        return SIZE_MAX;
+        return rsimd_tok_next(s->reg, s->win, from, s->wlen);
 }
 
 /* could a form begin with the avail (1..RKEY-1) bytes at p?  (A false yes
@@ -509,9 +461,7 @@ static bool step_at(struct redact_stream *s, size_t j, size_t lo, bool eof)
                 }
         }
         for (size_t p = j >= sh && j - sh > lo ? j - sh : lo; r->patterns && p <= j; p++) {
-                uint16_t t = rload16(w + p);
-
-                if (!(r->tok2[t >> 6] >> (t & 63) & 1))
+                if (!rtok_maybe(r, w + p, n - p))
                         continue;
                 switch (rrules_try(w + p, n - p, eof, &tms[p + sh - j], &tme[p + sh - j])) {
                 case RRULE_MORE:
@@ -562,6 +512,15 @@ static void scan(struct redact_stream *s, bool eof)
                 /* the hot loop: one 4-byte hash and one bitmap test per
                  * RSTRIDE bytes, and the precomputed next rule candidate */
                 if (forms) {
+                        /* two samples per test and branch */
+                        while (j + RSTRIDE + RGRAM <= n && tokpos > j + RSTRIDE) {
+                                uint64_t h0 = rhash64(rload32(w + j)), m0 = rfilter_mask(h0);
+                                uint64_t h1 = rhash64(rload32(w + j + RSTRIDE)), m1 = rfilter_mask(h1);
+
+                                if (((gramf[h0 >> gshift] & m0) == m0) | ((gramf[h1 >> gshift] & m1) == m1))
+                                        break;
+                                j += 2 * RSTRIDE;
+                        }
                         while (j + RGRAM <= n && tokpos > j) {
                                 uint64_t h = rhash64(rload32(w + j)), m = rfilter_mask(h);
 
