@@ -285,6 +285,7 @@ static void other_modules_are_not_the_root(void **state)
         assert_string_equal(prod[0], "prod");
         /* a refusal in a sub-root names the file from the repository */
         put(repo, "envs/prod/bad.tf", "provider \"aws\" {\n  alias = \"a b\"\n}\n");
+        strv_free(TAKE_PTR(aliases));
         assert_int_equal(override_aws_aliases(&aliases, repo, "envs/prod", &err), -EBADMSG);
         assert_non_null(strstr(err.msg, "envs/prod/bad.tf:2:11: "));
 }
