@@ -229,9 +229,9 @@ static int do_fetch(struct job_run *j, struct err *err)
                 settle(j, PIPELINE_ERROR, "fetch failed");
                 return r;
         }
-        note(j, "fetched %s: %llu files, %llu bytes (%s)", res.head,
+        note(j, "fetched %s: %llu files, %llu bytes (%s%s)", res.head,
              (unsigned long long)res.files, (unsigned long long)res.checkout_bytes,
-             fetch_method_name(res.method));
+             fetch_method_name(res.method), res.shallow ? ", depth 1" : "");
         phase(j, "fetch", false, res.head);
         audit(j, AUDIT_FETCHED, json_pack("{s:s, s:s, s:I}", "commit", res.head, "method",
                                           fetch_method_name(res.method), "bytes",

@@ -45,6 +45,8 @@ ck_config "$CK/validate.yaml" validate s3rver
 run_check 120 -c "$CK/validate.yaml" "$CK/repo"
 expect_rc 0 "aliases"
 expect_eq "$(rj '[.steps[].name] | join(",")')" "init,validate" "aliases: steps"
+check "aliases: the local repository was copied at depth 1" \
+  grep -q "fetched $(fixture_commit "$CK/repo"): .*(sha, depth 1)" "$CR_OUT"
 # what the validate step read, one line per aws provider block
 grep '^provider aws: ' "$CR_OUT" | sort >"$CK/seen"
 sed 's/^/#   /' "$CK/seen"
