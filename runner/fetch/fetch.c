@@ -706,10 +706,11 @@ static int pack_chunk_cb(void *buf, size_t size, void *payload)
 }
 
 /* The configuration the source repository is read with: exactly this
- * table, never the source's own config (nor the user's).  This libgit2's
+ * table, never the source's own config (nor the user's).  libgit2's
  * packbuilder reads its big-file threshold from pack.deltaCacheSize (a
- * libgit2 slip; fixed versions read pack.bigFileThreshold, so both are
- * set): at 1 byte no object is a delta candidate.  A copy between two
+ * slip still in libgit2's main branch; pack.bigFileThreshold is what a
+ * fix would read, so both are set): at 1 byte no object is a delta
+ * candidate.  A copy between two
  * directories of one machine gains nothing from deltas, and the delta
  * search dominated the copy's time (megabyte blobs compared pairwise). */
 static const struct {
