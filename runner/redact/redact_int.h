@@ -120,8 +120,8 @@ struct redact_registry {
         uint64_t tok2[65536 / 64];      /* 2-byte prefixes of the credential rules */
         uint64_t tok4[RTOK4_BITS / 64]; /* hashed 4-byte prefixes (all are >= 4 bytes) */
         uint8_t toklo[16], tokhi[16];   /* nibble classes of tokfirst/toksecond (redact_simd.c) */
-        uint64_t *pbloom;               /* 1..7-byte prefixes of the forms */
-        unsigned pbits;
+        uint64_t *bekeys;               /* the keys as big-endian numbers, sorted: which
+                                         * keys begin with given bytes */
 };
 
 static inline uint64_t rload64(const uint8_t *p)
@@ -149,6 +149,16 @@ static inline uint16_t rload16(const uint8_t *p)
 }
 
 #define RHASH_K 0x9E3779B97F4A7C15ull
+
+/* 8 bytes loaded with memcpy, as a number whose order is the bytes' order */
+static inline uint64_t rbig_endian(uint64_t native)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return __builtin_bswap64(native);
+#else
+        return native;
+#endif
+}
 
 /* gram or key hash: the top bits pick the filter word (at most 2^16
  * words), two 6-bit fields below them the bits in it */
@@ -185,14 +195,6 @@ static inline const struct rgroup *rgroup_find(const struct redact_registry *r, 
         }
 }
 
-/* the key of the first len (1..7) bytes of p in the prefix filter */
-static inline uint64_t rprefix_key(const uint8_t *p, size_t len)
-{
-        uint64_t x = 0;
-
-        memcpy(&x, p, len);
-        return (x | (uint64_t)len << 56) * RHASH_K;
-}
 
 /* ---- vectorised scans (redact_simd.c) ---- */
 

@@ -56,7 +56,7 @@ void redact_registry_free(struct redact_registry *r)
         free(r->gtab);
         free(r->gramf.w);
         free(r->keyf.w);
-        free(r->pbloom);
+        free(r->bekeys);
         free(r);
 }
 
@@ -72,22 +72,24 @@ size_t redact_registry_maxlen(const struct redact_registry *r)
 
 #define DEDUP_LOOKBACK 32
 
-static void add_piece(struct redact_registry *r, const uint8_t *p, size_t n)
+/* a value's forms often coincide (an alphanumeric value is its own
+ * percent, JSON and shell form): look back a little; freeze drops any
+ * other duplicate */
+static bool seen_recently(const struct redact_registry *r, const uint8_t *p, size_t n)
 {
-        struct rform *f;
-
-        /* a value's forms often coincide (an alphanumeric value is its own
-         * percent, JSON and shell form): look back a little; freeze drops
-         * any other duplicate */
         for (size_t k = r->nforms; k > 0 && k + DEDUP_LOOKBACK > r->nforms; k--)
                 if (r->forms[k - 1].len == n && memcmp(r->arena + r->forms[k - 1].off, p, n) == 0)
-                        return;
-        if (r->alen + n > UINT32_MAX || r->nforms >= RFORM_NONE - 1)
+                        return true;
+        return false;
+}
+
+/* copy n bytes into the arena; their offset */
+static uint32_t arena_put(struct redact_registry *r, const uint8_t *p, size_t n)
+{
+        uint32_t off = (uint32_t)r->alen;
+
+        if (r->alen + n > UINT32_MAX)
                 xalloc_die(n);
-        if (r->nforms == r->cap) {
-                r->cap = r->cap ? 2 * r->cap : 64;
-                r->forms = xreallocarray(r->forms, r->cap, sizeof(*r->forms));
-        }
         if (r->alen + n > r->acap) {
                 r->acap = r->acap ? 2 * r->acap : 4096;
                 while (r->acap < r->alen + n)
@@ -95,10 +97,37 @@ static void add_piece(struct redact_registry *r, const uint8_t *p, size_t n)
                 r->arena = xrealloc(r->arena, r->acap);
         }
         memcpy(r->arena + r->alen, p, n);
-        f = &r->forms[r->nforms++];
-        f->off = (uint32_t)r->alen;
-        f->len = (uint32_t)n;
         r->alen += n;
+        return off;
+}
+
+/* a form of n bytes at off in the arena */
+static void form_ref(struct redact_registry *r, uint32_t off, size_t n)
+{
+        struct rform *f;
+
+        if (r->nforms >= RFORM_NONE - 1)
+                xalloc_die(n);
+        if (r->nforms == r->cap) {
+                r->cap = r->cap ? 2 * r->cap : 64;
+                r->forms = xreallocarray(r->forms, r->cap, sizeof(*r->forms));
+        }
+        f = &r->forms[r->nforms++];
+        f->off = off;
+        f->len = (uint32_t)n;
+}
+
+static void add_piece(struct redact_registry *r, const uint8_t *p, size_t n)
+{
+        if (!seen_recently(r, p, n))
+                form_ref(r, arena_put(r, p, n), n);
+}
+
+/* text the normaliser leaves as it is in mid-line, short enough to be one
+ * piece: registered without normalising */
+static bool verbatim(const uint8_t *p, size_t n)
+{
+        return n <= REDACT_MAX_FORM && rsimd_plain_run(p, n) == n;
 }
 
 /* normalise as text in the middle of a line, then register in pieces of
@@ -107,10 +136,17 @@ static void add_form(struct redact_registry *r, const uint8_t *p, size_t n)
 {
         struct rnorm st;
         uint8_t small[4096];
-        _cleanup_free_ uint8_t *heap = RNORM_BOUND(n) > sizeof(small) ? xmalloc(RNORM_BOUND(n)) : NULL;
-        uint8_t *norm = heap ? heap : small;
+        _cleanup_free_ uint8_t *heap = NULL;
+        uint8_t *norm = small;
         size_t nl, off = 0;
 
+        if (verbatim(p, n)) {
+                if (n >= REDACT_MIN_SECRET)
+                        add_piece(r, p, n);
+                return;
+        }
+        if (RNORM_BOUND(n) > sizeof(small))
+                norm = heap = xmalloc(RNORM_BOUND(n));
         rnorm_init(&st, NULL);
         st.line_text = true;
         nl = rnorm_feed(&st, p, n, norm);
@@ -123,6 +159,28 @@ static void add_form(struct redact_registry *r, const uint8_t *p, size_t n)
         }
         off = nl > REDACT_MAX_FORM ? nl - REDACT_MAX_FORM : 0;
         add_piece(r, norm + off, nl - off);
+}
+
+/* forms that are prefixes of p (lens ascending), such as base64 without
+ * and with its last character and padding: stored once */
+static void add_prefixes(struct redact_registry *r, const uint8_t *p, const size_t *lens, size_t k)
+{
+        size_t max = lens[k - 1];
+        uint32_t off = UINT32_MAX;
+
+        if (!verbatim(p, max)) {
+                for (size_t i = 0; i < k; i++)
+                        add_form(r, p, lens[i]);
+                return;
+        }
+        for (size_t i = 0; i < k; i++) {
+                if (lens[i] < REDACT_MIN_SECRET || (i > 0 && lens[i] == lens[i - 1]) ||
+                    seen_recently(r, p, lens[i]))
+                        continue;
+                if (off == UINT32_MAX)
+                        off = arena_put(r, p, max);
+                form_ref(r, off, lens[i]);
+        }
 }
 
 static void add_base64(struct redact_registry *r, const uint8_t *v, size_t n,
@@ -146,9 +204,10 @@ static void add_base64(struct redact_registry *r, const uint8_t *v, size_t n,
                 }
                 for (size_t k = nopad; k < groups * 4; k++)
                         enc[k] = '=';
-                add_form(r, enc + first_whole[a], whole - first_whole[a]);
-                add_form(r, enc + first_whole[a], nopad - first_whole[a]);
-                add_form(r, enc + first_whole[a], groups * 4 - first_whole[a]);
+                size_t lens[3] = { whole - first_whole[a], nopad - first_whole[a],
+                                   groups * 4 - first_whole[a] };
+
+                add_prefixes(r, enc + first_whole[a], lens, 3);
         }
 }
 
@@ -309,8 +368,6 @@ static void rfilter_add(struct rfilter *f, uint64_t h)
  * stays in L2; the key filter is probed only after a gram passed */
 #define GRAMF_MAX_LOG2 16
 #define KEYF_MAX_LOG2 15
-/* probed only for the last bytes of a write: a false yes holds them back */
-#define PBLOOM_MAX_LOG2 21
 
 static int form_cmp(const void *a, const void *b, void *arg)
 {
@@ -392,6 +449,35 @@ static void build_groups(struct redact_registry *r)
         r->cap = n;
 }
 
+/* r->bekeys: every key as a big-endian number, sorted (LSD radix sort,
+ * a byte per pass), so that the keys beginning with some bytes are a range
+ * of it (the last bytes of a write wait only if a form may begin there) */
+static void sort_keys(struct redact_registry *r)
+{
+        size_t n = r->ngroups;
+        _cleanup_free_ uint64_t *tmp = xmalloc((n ? n : 1) * sizeof(*tmp));
+        uint64_t *a;
+
+        a = r->bekeys = xmalloc((n ? n : 1) * sizeof(*a));
+        for (size_t g = 0; g < n; g++)
+                a[g] = rbig_endian(r->groups[g].key);
+        for (unsigned shift = 0; shift < 64; shift += 8) {
+                size_t count[257] = { 0 };
+                uint64_t *t;
+
+                for (size_t i = 0; i < n; i++)
+                        count[(a[i] >> shift & 0xFF) + 1]++;
+                for (size_t k = 1; k < 257; k++)
+                        count[k] += count[k - 1];
+                for (size_t i = 0; i < n; i++)
+                        tmp[count[a[i] >> shift & 0xFF]++] = a[i];
+                t = a;
+                a = tmp;
+                tmp = t;
+        }
+        /* 8 passes: the sorted keys are back in the first array */
+}
+
 int redact_registry_freeze(struct redact_registry *r, struct err *err)
 {
         if (r->frozen)
@@ -399,22 +485,12 @@ int redact_registry_freeze(struct redact_registry *r, struct err *err)
         build_groups(r);
         rfilter_init(&r->gramf, r->ngroups * RSTRIDE, GRAMF_MAX_LOG2);
         rfilter_init(&r->keyf, r->ngroups, KEYF_MAX_LOG2);
-        /* short prefixes, so that the last bytes of a write that cannot
-         * begin any form need not wait for the next write */
-        r->pbits = 12;
-        while (r->pbits < PBLOOM_MAX_LOG2 && ((size_t)1 << r->pbits) < 4 * (RKEY - 1) * r->ngroups)
-                r->pbits++;
-        r->pbloom = xcalloc(((size_t)1 << r->pbits) / 64, sizeof(uint64_t));
+        sort_keys(r);
         r->maxlen = 0;
         for (size_t g = 0; g < r->ngroups; g++) {
                 uint8_t kb[RKEY];
 
                 memcpy(kb, &r->groups[g].key, RKEY);
-                for (size_t l = 1; l < RKEY; l++) {
-                        uint64_t h = rprefix_key(kb, l) >> (64 - r->pbits);
-
-                        r->pbloom[h >> 6] |= 1ull << (h & 63);
-                }
                 for (size_t o = 0; o < RSTRIDE; o++)
                         rfilter_add(&r->gramf, rhash64(rload32(kb + o)));
                 rfilter_add(&r->keyf, rhash64(r->groups[g].key));

@@ -405,16 +405,25 @@ static size_t next_tok(const struct redact_stream *s, size_t from)
         return rsimd_tok_next(s->reg, s->win, from, s->wlen);
 }
 
-/* could a form begin with the avail (1..RKEY-1) bytes at p?  (A false yes
- * only delays output.) */
+/* does some form begin with the avail (1..RKEY-1) bytes at p?  The keys
+ * that do are the range [lo, hi] of the sorted big-endian keys. */
 static bool could_start_form(const struct redact_registry *r, const uint8_t *p, size_t avail)
 {
-        uint64_t h;
+        uint64_t lo = 0, hi;
+        size_t a = 0, b = r->ngroups;
 
-        if (r->nforms == 0)
-                return false;
-        h = rprefix_key(p, avail) >> (64 - r->pbits);
-        return r->pbloom[h >> 6] >> (h & 63) & 1;
+        memcpy(&lo, p, avail);
+        lo = rbig_endian(lo);     /* the bytes on top, zeros below */
+        hi = lo | (UINT64_MAX >> (8 * avail));
+        while (a < b) {
+                size_t m = a + (b - a) / 2;
+
+                if (r->bekeys[m] < lo)
+                        a = m + 1;
+                else
+                        b = m;
+        }
+        return a < r->ngroups && r->bekeys[a] <= hi;
 }
 
 /* One sampled position j (window offset, absolute position a multiple of
