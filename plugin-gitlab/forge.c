@@ -46,9 +46,16 @@ struct gl_forge {
         uint64_t backoff_ms;            /* the last back-off, 0 after a success */
         unsigned unhealthy;             /* consecutive client errors */
         bool stopped;                   /* 403: the runner token is refused */
-        CURL **slots;                   /* request_concurrency handles */
+        CURL **slots;                   /* request_concurrency handles (kept: their
+                                         * connections stay open between polls) */
         bool *busy;
         uint32_t nslots;
+        /* per slot, the poll's body and the last_update it was made for:
+         * it changes only when GitLab's queue does, so an idle runner
+         * builds it once (it holds the token: wiped when replaced) */
+        char **bodies;
+        char (*body_lu)[128];
+        bool *set_up;                   /* the slot's handle has the poll's options */
 };
 
 struct gl_job {
@@ -312,7 +319,7 @@ static int gl_poll(struct forge *base, struct job **out, struct err *err)
 {
         struct gl_forge *f = GF(base);
         _cleanup_(json_decrefp) json_t *body = NULL;
-        _cleanup_free_ char *text = NULL;
+        const char *text;
         char last_update[sizeof(f->last_update)];
         struct gl_job_meta meta;
         struct gl_resp rs;
@@ -323,18 +330,24 @@ static int gl_poll(struct forge *base, struct job **out, struct err *err)
         r = take_slot(f, &slot, last_update, err);
         if (r != 0)
                 return r;
-        body = json_pack("{s:s, s:s, s:o}", "token", f->token, "system_id", f->system_id, "info",
-                         gl_runner_info());
-        /* Workhorse long-polls only requests that carry last_update */
-        json_object_set_new(body, "last_update", json_string(last_update));
-        text = json_text(body);
+        /* the slot is ours until busy is cleared: its body needs no lock */
+        if (f->bodies[slot] == NULL || strcmp(f->body_lu[slot], last_update) != 0) {
+                body = json_pack("{s:s, s:s, s:o}", "token", f->token, "system_id", f->system_id,
+                                 "info", gl_runner_info());
+                /* Workhorse long-polls only requests that carry last_update */
+                json_object_set_new(body, "last_update", json_string(last_update));
+                free_secret(f->bodies[slot]);
+                f->bodies[slot] = json_text(body);
+                snprintf(f->body_lu[slot], sizeof(f->body_lu[slot]), "%s", last_update);
+        }
+        text = f->bodies[slot];
         gl_resp_init(&rs);
         t = gl_http_do(&f->http, f->slots[slot], &(struct gl_req){
                 .method = "POST", .path = "jobs/request", .token_header = "RUNNER-TOKEN",
                 .token = f->token, .content_type = "application/json", .body = text,
-                .body_len = strlen(text), .timeout_ms = POLL_TIMEOUT_MS, .want_json = true },
-                &rs, err);
-        explicit_bzero(text, strlen(text));
+                .body_len = strlen(text), .timeout_ms = POLL_TIMEOUT_MS, .want_json = true,
+                .same_setup = f->set_up[slot] }, &rs, err);
+        f->set_up[slot] = true;
         pthread_mutex_lock(&f->mu);
         f->busy[slot] = false;
         pthread_mutex_unlock(&f->mu);
@@ -975,10 +988,16 @@ static void gl_free(struct forge *base)
 
         if (f == NULL)
                 return;
-        for (uint32_t i = 0; i < f->nslots; i++)
+        for (uint32_t i = 0; i < f->nslots; i++) {
                 if (f->slots[i] != NULL)
                         curl_easy_cleanup(f->slots[i]);
+                if (f->bodies != NULL)
+                        free_secret(f->bodies[i]);
+        }
         free(f->slots);
+        free(f->bodies);
+        free(f->body_lu);
+        free(f->set_up);
         free(f->busy);
         pthread_mutex_destroy(&f->mu);
         gl_http_free(&f->http);
@@ -1045,6 +1064,9 @@ int gitlab_forge_new(struct forge **out, const struct cfg_forge *cfg, const char
         f->nslots = cfg->request_concurrency ? cfg->request_concurrency : 1;
         f->slots = xcalloc(f->nslots, sizeof(CURL *));
         f->busy = xcalloc(f->nslots, sizeof(bool));
+        f->bodies = xcalloc(f->nslots, sizeof(char *));
+        f->body_lu = xcalloc(f->nslots, sizeof(*f->body_lu));
+        f->set_up = xcalloc(f->nslots, sizeof(bool));
         for (uint32_t i = 0; i < f->nslots; i++)
                 f->slots[i] = xcurl();
         *out = &TAKE_PTR(f)->base;

@@ -36,6 +36,10 @@ struct gl_req {
         curl_mime *mime;         /* multipart body instead of body */
         uint64_t timeout_ms;
         bool want_json;          /* a 2xx reply must be application/json */
+        /* the handle's last request had the same method, path, timeout and
+         * kind of body: its options are kept (the poll slots; saves the
+         * reset and the option copies of every idle poll) */
+        bool same_setup;
 };
 
 struct gl_resp {

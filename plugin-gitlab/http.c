@@ -230,11 +230,37 @@ static void slist_freep(struct curl_slist **l)
         curl_slist_free_all(*l);
 }
 
+/* everything of a request but its headers, body and reply buffers */
+static void setup(const struct gl_http *h, CURL *c, const struct gl_req *rq)
+{
+        _cleanup_free_ char *url = xasprintf("%s%s", h->base, rq->path);
+
+        curl_easy_reset(c);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (h->ca_file != NULL)
+                curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+        if (h->cert_file != NULL) {
+                curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
+                curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
+        }
+        curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(rq->timeout_ms ? rq->timeout_ms : 60000));
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);
+}
+
 int gl_http_do(const struct gl_http *h, CURL *c, const struct gl_req *rq, struct gl_resp *rs,
                struct err *err)
 {
         _cleanup_(slist_freep) struct curl_slist *hdrs = NULL;
-        _cleanup_free_ char *url = xasprintf("%s%s", h->base, rq->path);
         char errbuf[CURL_ERROR_SIZE] = "";
         char reqid[RANDID_HEX_LEN + 1];
         CURLcode rc;
@@ -257,30 +283,13 @@ int gl_http_do(const struct gl_http *h, CURL *c, const struct gl_req *rq, struct
         /* no "Expect: 100-continue" round trip on uploads */
         hdrs = add_header(hdrs, "Expect", "");
 
-        curl_easy_reset(c);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (h->ca_file != NULL)
-                curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
-        if (h->cert_file != NULL) {
-                curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
-                curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
-        }
-        curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
+        if (!rq->same_setup)
+                setup(h, c, rq);
+        /* per request: the header list, the reply's buffers, the body */
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(rq->timeout_ms ? rq->timeout_ms : 60000));
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);
         if (rq->mime != NULL) {
                 curl_easy_setopt(c, CURLOPT_MIMEPOST, rq->mime);
         } else if (rq->content_type != NULL) {

@@ -423,8 +423,12 @@ static void loop(struct daemon *d)
                                        { .fd = d->listen_fd, .events = POLLIN } };
                 struct sched_stats st;
 
-                /* idle: one wake-up a second; stopping: notice the end sooner */
-                if (poll(p, 2, stopping ? 100 : 1000) < 0 && errno != EINTR)
+                /* idle: no timer at all (every wake-up costs; signals and
+                 * status requests wake us); a retired generation to free:
+                 * once a second; stopping: notice the end sooner */
+                int timeout = stopping ? 100 : sched_has_retired(d->sched) ? 1000 : -1;
+
+                if (poll(p, 2, timeout) < 0 && errno != EINTR)
                         log_error("poll: %s", strerror(errno));
                 if (p[0].revents & POLLIN)
                         handle_signals(d, &stopping);

@@ -75,6 +75,7 @@ struct sched {
         unsigned next_gen_id;
         struct sjob *jobs;              /* queued and running, in claim order */
         uint32_t running, queued, reserved, peak;
+        uint32_t poll_waiters;          /* pollers waiting for room to poll */
         uint64_t finished;
         pthread_t *workers;
         size_t n_workers;
@@ -736,7 +737,9 @@ static void *poller_main(void *arg)
                         continue;
                 }
                 if (!can_poll(s)) {
+                        s->poll_waiters++;
                         pthread_cond_wait(&s->cv, &s->mu);
+                        s->poll_waiters--;
                         continue;
                 }
                 s->reserved++;
@@ -773,7 +776,11 @@ static void *poller_main(void *arg)
                         log_info("forge %s: job %s of %s claimed", sf->forge->name, j->id, j->project);
                         enqueue(s, g, pa.fi, j);
                         delay = 0;
-                } else {
+                } else if (s->poll_waiters > 0 || s->stopping) {
+                        /* the poll's slot is free again; only pollers
+                         * waiting for room and a stop care.  No broadcast
+                         * otherwise: an idle daemon's workers sleep through
+                         * every empty poll */
                         pthread_cond_broadcast(&s->cv);
                 }
                 if (delay == UINT64_MAX) {
@@ -862,6 +869,17 @@ void sched_reap(struct sched *s)
                 p = &g->next;
         }
         pthread_mutex_unlock(&s->mu);
+}
+
+bool sched_has_retired(struct sched *s)
+{
+        bool any = false;
+
+        pthread_mutex_lock(&s->mu);
+        for (const struct gen *g = s->gens; g != NULL && !any; g = g->next)
+                any = g->retired;
+        pthread_mutex_unlock(&s->mu);
+        return any;
 }
 
 static int spawn_workers(struct sched *s, uint32_t want, struct err *err)

@@ -87,6 +87,9 @@ void sched_stop(struct sched *s, enum sched_stop_mode mode);
 int sched_wait(struct sched *s, uint64_t grace_ms);
 /* Free retired generations that are done; the daemon calls it now and then. */
 void sched_reap(struct sched *s);
+/* true while a retired generation waits for sched_reap (the main loop
+ * then wakes up now and then; otherwise it sleeps until an event) */
+bool sched_has_retired(struct sched *s);
 void sched_free(struct sched *s);
 
 struct sched_stats {
