@@ -6,11 +6,13 @@
 # under 1 CPU-second per hour.
 # Baseline, in the same run and window: a shell loop sending the same poll
 # with curl every 3 s (the cost of the HTTP requests alone, process start
-# included); the daemon's CPU is printed as a ratio against it.
+# included); the daemon's CPU (schedstat, ns) is printed as a ratio against
+# it.  TFGATE_BIN=path measures another binary (e.g. an older build) the
+# same way; the load average is printed with the numbers.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 build=${1:-$top/build}
-TFGATE=$build/runner/cli/tfgate
+TFGATE=${TFGATE_BIN:-$build/runner/cli/tfgate}
 TFGATE_SRC=$top
 export TFGATE TFGATE_SRC
 duration=${DURATION:-60}
@@ -58,14 +60,21 @@ sleep 3  # start-up, first polls
 # utime+stime (+ children's, for the loop: curl and sleep) in ticks
 ticks() { awk -v kids="$2" '{ t = $14 + $15; if (kids) t += $16 + $17; print t }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-d0=$(ticks "$DPID" 0); l0=$(ticks "$LOOP_PID" 1)
+# nanoseconds on a CPU summed over the daemon's threads (schedstat): the
+# clock tick (10 ms) is too coarse for a daemon that runs ~1 ms a poll.
+# An idle daemon keeps its threads, so none is lost between the samples.
+run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+threads() { ls /proc/"$1"/task | wc -l; }
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+d0=$(ticks "$DPID" 0); l0=$(ticks "$LOOP_PID" 1); n0=$(run_ns "$DPID"); t0=$(threads "$DPID")
 fake_log; p0=$("$PY" -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["path"]=="/api/v4/jobs/request"))' "$WORK/log.json")
 peak=0
 for _ in $(seq "$duration"); do
   r=$(rss_kb "$DPID"); [ "$r" -gt "$peak" ] && peak=$r
   sleep 1
 done
-d1=$(ticks "$DPID" 0); l1=$(ticks "$LOOP_PID" 1)
+d1=$(ticks "$DPID" 0); l1=$(ticks "$LOOP_PID" 1); n1=$(run_ns "$DPID"); t1=$(threads "$DPID")
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 fake_log; p1=$("$PY" -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["path"]=="/api/v4/jobs/request"))' "$WORK/log.json")
 kill -0 "$DPID" || { echo "the daemon died:"; cat "$WORK/daemon.err"; exit 1; }
 # most of RSS is shared library text (libcrypto, libgit2, libcurl...):
@@ -73,16 +82,21 @@ kill -0 "$DPID" || { echo "the daemon died:"; cat "$WORK/daemon.err"; exit 1; }
 priv=$(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$DPID/smaps_rollup")
 pss=$(awk '/^Pss:/ {print $2}' "/proc/$DPID/smaps_rollup")
 
-"$PY" - "$d0" "$d1" "$l0" "$l1" "$hz" "$duration" "$peak" "$p0" "$p1" "$priv" "$pss" <<'PY'
+"$PY" - "$d0" "$d1" "$l0" "$l1" "$hz" "$duration" "$peak" "$p0" "$p1" "$priv" "$pss" "$n0" "$n1" "$t0" "$t1" "$load0" "$load1" <<'PY'
 import sys
-d0, d1, l0, l1, hz, dur, peak, p0, p1, priv, pss = (float(x) for x in sys.argv[1:])
+d0, d1, l0, l1, hz, dur, peak, p0, p1, priv, pss, n0, n1, t0, t1 = (float(x) for x in sys.argv[1:16])
+load0, load1 = sys.argv[16:18]
 daemon = (d1 - d0) / hz * 3600 / dur
+precise = (n1 - n0) / 1e9 * 3600 / dur
 loop = (l1 - l0) / hz * 3600 / dur
 print("idle tfgate run, one GitLab forge polled every 3 s, %d s measured, scaled to 1 h" % dur)
+print("  load average before / after: %s / %s" % (load0, load1))
 print("  polls seen by the fake:      %d (both pollers; ~%.0f expected)" % (p1 - p0, 2 * dur / 3))
-print("  daemon CPU:                  %.2f s/h  (target < 1 s/h; clock tick %.0f ms)" % (daemon, 1000 / hz))
+print("  daemon CPU (schedstat):      %.2f s/h  (target < 1 s/h; %d threads%s)" % (
+    precise, t1, "" if t0 == t1 else ", was %d: a thread ended, undercounted" % t0))
+print("  daemon CPU (clock ticks):    %.2f s/h  (clock tick %.0f ms: coarse)" % (daemon, 1000 / hz))
 print("  baseline (curl loop) CPU:    %.2f s/h" % loop)
-print("  ratio daemon / baseline:     %.3f" % (daemon / loop if loop > 0 else float("nan")))
+print("  ratio daemon / baseline:     %.3f" % (precise / loop if loop > 0 else float("nan")))
 print("  daemon peak RSS:             %.1f MB  (target < 10 MB)" % (peak / 1024))
 print("    of which private:          %.1f MB; PSS %.1f MB" % (priv / 1024, pss / 1024))
 PY
