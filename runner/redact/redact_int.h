@@ -160,22 +160,23 @@ static inline uint64_t rbig_endian(uint64_t native)
 #endif
 }
 
-/* gram or key hash: the top bits pick the filter word (at most 2^16
- * words), two 6-bit fields below them the bits in it */
+/* gram or key hash: the top bits pick the filter word, the two 6-bit
+ * fields right below them the bits in it (a product's high bits depend on
+ * all of the input; its low ones do not) */
 static inline uint64_t rhash64(uint64_t x)
 {
         x ^= x >> 29;
         return x * RHASH_K;
 }
 
-static inline uint64_t rfilter_mask(uint64_t h)
+static inline uint64_t rfilter_mask(uint64_t h, unsigned shift)
 {
-        return 1ull << (h >> 26 & 63) | 1ull << (h >> 32 & 63);
+        return 1ull << (h >> (shift - 6) & 63) | 1ull << (h >> (shift - 12) & 63);
 }
 
 static inline bool rfilter_test(const struct rfilter *f, uint64_t h)
 {
-        uint64_t m = rfilter_mask(h);
+        uint64_t m = rfilter_mask(h, f->shift);
 
         return (f->w[h >> f->shift] & m) == m;
 }

@@ -347,11 +347,11 @@ int redact_registry_add_patterns(struct redact_registry *r, struct err *err)
 }
 
 /* log2 of the words of a filter for nkeys keys: about 16 bits per key
- * (2 bits set per key: a false positive rate near 1%), between 2^6 words
- * and max_log2 */
-static void rfilter_init(struct rfilter *f, size_t nkeys, unsigned max_log2)
+ * (2 bits set per key: a false positive rate near 1%), between min_log2
+ * and max_log2 words */
+static void rfilter_init(struct rfilter *f, size_t nkeys, unsigned min_log2, unsigned max_log2)
 {
-        unsigned l = 6;
+        unsigned l = min_log2;
 
         while (l < max_log2 && ((size_t)1 << l) * 4 < nkeys)
                 l++;
@@ -361,12 +361,15 @@ static void rfilter_init(struct rfilter *f, size_t nkeys, unsigned max_log2)
 
 static void rfilter_add(struct rfilter *f, uint64_t h)
 {
-        f->w[h >> f->shift] |= rfilter_mask(h);
+        f->w[h >> f->shift] |= rfilter_mask(h, f->shift);
 }
 
-/* the gram filter is probed every RSTRIDE bytes: at most 512 KiB, so it
- * stays in L2; the key filter is probed only after a gram passed */
+/* The gram filter is probed every RSTRIDE bytes and every false pass costs
+ * RSTRIDE probes of the key filter: at least 8 KiB (a few secrets pass
+ * almost nothing), at most 512 KiB, so it stays in L2. */
+#define GRAMF_MIN_LOG2 10
 #define GRAMF_MAX_LOG2 16
+#define KEYF_MIN_LOG2 8
 #define KEYF_MAX_LOG2 15
 
 static int form_cmp(const void *a, const void *b, void *arg)
@@ -483,8 +486,8 @@ int redact_registry_freeze(struct redact_registry *r, struct err *err)
         if (r->frozen)
                 return err_set(err, EBUSY, "registry is already frozen");
         build_groups(r);
-        rfilter_init(&r->gramf, r->ngroups * RSTRIDE, GRAMF_MAX_LOG2);
-        rfilter_init(&r->keyf, r->ngroups, KEYF_MAX_LOG2);
+        rfilter_init(&r->gramf, r->ngroups * RSTRIDE, GRAMF_MIN_LOG2, GRAMF_MAX_LOG2);
+        rfilter_init(&r->keyf, r->ngroups, KEYF_MIN_LOG2, KEYF_MAX_LOG2);
         sort_keys(r);
         r->maxlen = 0;
         for (size_t g = 0; g < r->ngroups; g++) {

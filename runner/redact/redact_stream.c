@@ -505,6 +505,17 @@ static bool could_start(const struct redact_stream *s, size_t i)
         return r->patterns && rrules_try(s->win + i, avail, false, &ms, &me) == RRULE_MORE;
 }
 
+/* could a form start at one of the RSTRIDE positions up to and including
+ * p (all with RKEY bytes after them)?  The key filter only. */
+static bool keys_maybe(const struct redact_registry *r, const uint8_t *p)
+{
+        bool any = false;
+
+        for (size_t o = 0; o < RSTRIDE; o++)
+                any |= rfilter_test(&r->keyf, rhash64(rload64(p - o)));
+        return any;
+}
+
 /* s->known: every match starting before it has been recorded.  s->scan:
  * the next sampled position (absolute, a multiple of RSTRIDE). */
 static void scan(struct redact_stream *s, bool eof)
@@ -523,15 +534,15 @@ static void scan(struct redact_stream *s, bool eof)
                 if (forms) {
                         /* two samples per test and branch */
                         while (j + RSTRIDE + RGRAM <= n && tokpos > j + RSTRIDE) {
-                                uint64_t h0 = rhash64(rload32(w + j)), m0 = rfilter_mask(h0);
-                                uint64_t h1 = rhash64(rload32(w + j + RSTRIDE)), m1 = rfilter_mask(h1);
+                                uint64_t h0 = rhash64(rload32(w + j)), m0 = rfilter_mask(h0, gshift);
+                                uint64_t h1 = rhash64(rload32(w + j + RSTRIDE)), m1 = rfilter_mask(h1, gshift);
 
                                 if (((gramf[h0 >> gshift] & m0) == m0) | ((gramf[h1 >> gshift] & m1) == m1))
                                         break;
                                 j += 2 * RSTRIDE;
                         }
                         while (j + RGRAM <= n && tokpos > j) {
-                                uint64_t h = rhash64(rload32(w + j)), m = rfilter_mask(h);
+                                uint64_t h = rhash64(rload32(w + j)), m = rfilter_mask(h, gshift);
 
                                 if ((gramf[h >> gshift] & m) == m)
                                         break;
@@ -543,6 +554,12 @@ static void scan(struct redact_stream *s, bool eof)
                 }
                 if (j + RGRAM > n)
                         break;
+                /* a passing gram with no rule candidate near: unless a
+                 * start's key passes the key filter too, go on scanning */
+                if (tokpos > j && j + RKEY <= n && j >= RSTRIDE - 1 && !keys_maybe(r, w + j)) {
+                        j += RSTRIDE;
+                        continue;
+                }
                 if (j + 1 >= RSTRIDE && j + 1 - RSTRIDE > lo)
                         lo = j + 1 - RSTRIDE;
                 advance(s, s->base + lo);
