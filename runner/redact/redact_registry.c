@@ -70,7 +70,7 @@ size_t redact_registry_maxlen(const struct redact_registry *r)
         return r->maxlen;
 }
 
-#define DEDUP_LOOKBACK 32
+#define DEDUP_LOOKBACK 8
 
 /* a value's forms often coincide (an alphanumeric value is its own
  * percent, JSON and shell form): look back a little; freeze drops any
@@ -183,31 +183,39 @@ static void add_prefixes(struct redact_registry *r, const uint8_t *p, const size
         }
 }
 
-static void add_base64(struct redact_registry *r, const uint8_t *v, size_t n,
-                       const char *alpha)
+#define B64_STACK 1024
+
+/* both alphabets at each alignment, one after the other, so that the
+ * look-back in add_piece sees that they coincide (they do unless the
+ * encoding has a character 62 or 63) */
+static void add_base64(struct redact_registry *r, const uint8_t *v, size_t n)
 {
         static const size_t first_whole[3] = { 0, 2, 3 };
+        static const char *const alpha[2] = { b64std, b64url };
 
         for (size_t a = 0; a < 3; a++) {
                 size_t in = a + n, groups = (in + 2) / 3;
-                _cleanup_free_ uint8_t *src = xcalloc(groups * 3, 1);
-                _cleanup_free_ uint8_t *enc = xmalloc(groups * 4);
                 size_t whole = (8 * in) / 6, nopad = (8 * in + 5) / 6;
-
-                memcpy(src + a, v, n);
-                for (size_t g = 0; g < groups; g++) {
-                        uint32_t x = (uint32_t)src[3 * g] << 16 |
-                                     (uint32_t)src[3 * g + 1] << 8 | src[3 * g + 2];
-
-                        for (int k = 0; k < 4; k++)
-                                enc[4 * g + (size_t)k] = (uint8_t)alpha[(x >> (18 - 6 * k)) & 63];
-                }
-                for (size_t k = nopad; k < groups * 4; k++)
-                        enc[k] = '=';
                 size_t lens[3] = { whole - first_whole[a], nopad - first_whole[a],
                                    groups * 4 - first_whole[a] };
+                uint8_t sbuf[B64_STACK], ebuf[B64_STACK];
+                _cleanup_free_ uint8_t *heap = groups * 4 > B64_STACK ? xmalloc(groups * 7) : NULL;
+                uint8_t *src = heap ? heap : sbuf, *enc = heap ? heap + groups * 3 : ebuf;
 
-                add_prefixes(r, enc + first_whole[a], lens, 3);
+                memset(src, 0, groups * 3);
+                memcpy(src + a, v, n);
+                for (size_t k = 0; k < 2; k++) {
+                        for (size_t g = 0; g < groups; g++) {
+                                uint32_t x = (uint32_t)src[3 * g] << 16 |
+                                             (uint32_t)src[3 * g + 1] << 8 | src[3 * g + 2];
+
+                                for (int c = 0; c < 4; c++)
+                                        enc[4 * g + (size_t)c] = (uint8_t)alpha[k][(x >> (18 - 6 * c)) & 63];
+                        }
+                        for (size_t c = nopad; c < groups * 4; c++)
+                                enc[c] = '=';
+                        add_prefixes(r, enc + first_whole[a], lens, 3);
+                }
         }
 }
 
@@ -289,14 +297,14 @@ static void add_shell(struct redact_registry *r, const uint8_t *v, size_t n)
 
 static void add_all_forms(struct redact_registry *r, const uint8_t *v, size_t n)
 {
+        /* the forms that most often coincide with the raw value first */
         add_form(r, v, n);
-        add_base64(r, v, n, b64std);
-        add_base64(r, v, n, b64url);
         add_percent(r, v, n, "0123456789ABCDEF");
         add_percent(r, v, n, "0123456789abcdef");
         add_json(r, v, n, false);
         add_json(r, v, n, true);
         add_shell(r, v, n);
+        add_base64(r, v, n);
 }
 
 static bool is_trim(uint8_t c)
@@ -414,8 +422,15 @@ static void build_groups(struct redact_registry *r)
         r->ngroups = 0;
         for (size_t k = 0; k < r->nforms; k++) {
                 uint64_t key = rload64(r->arena + r->forms[k].off);
-                size_t i = gtab_slot(r, key);
+                size_t i;
 
+                /* a value's base64 variants come one after the other */
+                if (k > 0 && key == r->groups[gid[k - 1]].key) {
+                        gid[k] = gid[k - 1];
+                        r->groups[gid[k]].n++;
+                        continue;
+                }
+                i = gtab_slot(r, key);
                 if (r->gtab[i] == RFORM_NONE) {
                         r->gtab[i] = (uint32_t)r->ngroups;
                         r->groups[r->ngroups++].key = key;
