@@ -3,8 +3,9 @@
  * secrets sharing prefixes and suffixes, one key shared by a thousand
  * forms, 10,000 secrets with a planted match at every split point of a
  * two-chunk write, matches across the stream's internal 64 KiB chunks,
- * filters filled past their design size, duplicate forms; and, with many
- * secrets, the stream still equals the one-shot reference. */
+ * filters filled past their design size, duplicate forms; with many
+ * secrets, the stream still equals the one-shot reference; and the vector
+ * scans (redact_simd.c, an internal interface) agree with their C versions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "runner/redact/redact.h"
+#include "runner/redact/redact_int.h"
 #include "runner/util/cleanup.h"
 
 struct coll {
@@ -365,6 +367,52 @@ static void many_secrets_against_reference(void **state)
         set_free(&s);
 }
 
+/* the plain-run and rule-prefix scans the CPU runs (AVX2 or SSE2) agree
+ * with the portable ones at every start and length, on text dense with
+ * the bytes they look for */
+static void vector_scans_agree(void **state)
+{
+        _cleanup_(redact_registry_freep) struct redact_registry *r = redact_registry_new();
+        static const char pool[] = "AKIASgGh_l-#\t \x7f\x1b\x80\xc3\xe2lpitbo0aZ\n";
+        uint8_t buf[300];
+
+        assert_int_equal(redact_registry_add_patterns(r, NULL), 0);
+        assert_int_equal(redact_registry_freeze(r, NULL), 0);
+        rng = 0x5EED;
+        for (int iter = 0; iter < 200; iter++) {
+                static const char *const prefixes[] = { "AKIA", "ghp_", "glpat-", "gldt-", "gi",
+                                                        "-----BEGIN ", "_gitlab_session=", "GR1348941" };
+                size_t hits = 0;
+
+                for (size_t i = 0; i < sizeof(buf);) {
+                        const char *a = prefixes[rnd() % ARRAY_SIZE(prefixes)];
+                        size_t al = strlen(a);
+
+                        if (rnd() % 8 == 0 && i + al <= sizeof(buf)) {
+                                memcpy(buf + i, a, al);
+                                i += al;
+                        } else {
+                                buf[i++] = (uint8_t)(rnd() % 4 ? pool[rnd() % (sizeof(pool) - 1)] : 'x');
+                        }
+                }
+                for (size_t i = 0; rsimd_tok_next_ref(r, buf, i, sizeof(buf)) != SIZE_MAX; hits++)
+                        i = rsimd_tok_next_ref(r, buf, i, sizeof(buf)) + 1;
+                assert_true(hits > 0);
+                for (size_t from = 0; from < 70; from++) {
+                        size_t n = sizeof(buf) - from - rnd() % 40;
+
+                        assert_int_equal(rsimd_plain_run(buf + from, n), rsimd_plain_run_ref(buf + from, n));
+                        for (size_t i = from; i < sizeof(buf); i = rsimd_tok_next_ref(r, buf, i, n + from) + 1) {
+                                size_t want = rsimd_tok_next_ref(r, buf, i, n + from);
+
+                                assert_int_equal(rsimd_tok_next(r, buf, i, n + from), want);
+                                if (want == SIZE_MAX)
+                                        break;
+                        }
+                }
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -375,6 +423,7 @@ int main(void)
                 cmocka_unit_test(filters_past_capacity),
                 cmocka_unit_test(duplicate_forms),
                 cmocka_unit_test(many_secrets_against_reference),
+                cmocka_unit_test(vector_scans_agree),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
