@@ -301,10 +301,10 @@ static void out_plain(struct redact_stream *s, uint64_t from, uint64_t to)
         while (q->head < q->n && q->v[q->head].pos < to) {
                 uint64_t at = q->v[q->head].pos;
 
-                if (at > from)
+                if (at > from) {
                         out_text(s, s->win + (from - s->base), (size_t)(at - from));
-                if (at > from)
                         from = at;
+                }
                 out_sgr(s, &q->v[q->head++]);
         }
         if (to > from)
@@ -320,7 +320,7 @@ static void out_sgr_upto(struct redact_stream *s, uint64_t to)
                 out_sgr(s, &q->v[q->head++]);
 }
 
-/* a mask has closed at end: the SGR sequences strictly inside it go too */
+/* SGR sequences before end, inside a mask: they go with it */
 static void drop_sgr_before(struct redact_stream *s, uint64_t end)
 {
         struct rsgrs *q = &s->sgrs;
@@ -349,6 +349,9 @@ static void advance(struct redact_stream *s, uint64_t f)
                         }
                         if (f > s->emit)
                                 s->emit = f;
+                        /* inside the mask (its start went out with it): drop
+                         * now, so a mask that never ends holds no colours */
+                        drop_sgr_before(s, s->emit);
                         return;
                 }
                 if (s->npend > 0 && s->pend[0].s < f) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "runner/redact/logsink.h"
@@ -182,6 +183,35 @@ static void colour_and_caps(void **state)
         free(out);
 }
 
+/* colours inside a mask that never ends are not kept waiting for its end:
+ * 16 MiB of "a\e[m" masked as one span stays in bounded memory */
+static void endless_mask_bounded(void **state)
+{
+        struct redact_registry *r = redact_registry_new();
+        struct redact_stream *s;
+        struct coll c = { 0 };
+        char chunk[4096];
+        struct rusage before, after;
+
+        assert_int_equal(redact_registry_add_secret(r, "A", "aaaaaaaa", 8, NULL), 0);
+        assert_int_equal(redact_registry_freeze(r, NULL), 0);
+        s = redact_stream_new(r, &keep);
+        for (size_t i = 0; i < sizeof(chunk); i += 4)
+                memcpy(chunk + i, "a\x1b[m", 4);
+        assert_int_equal(getrusage(RUSAGE_SELF, &before), 0);
+        for (int i = 0; i < 4096; i++)
+                assert_int_equal(redact_stream_write(s, chunk, sizeof(chunk), collect, &c, NULL), 0);
+        assert_int_equal(redact_stream_finish(s, collect, &c, NULL), 0);
+        assert_int_equal(getrusage(RUSAGE_SELF, &after), 0);
+        /* the last sequence is at the mask's edge */
+        assert_string_equal(c.b, REDACT_MASK "\x1b[m");
+        /* queued, the 4 Mi sequences would take 256 MiB */
+        assert_true(after.ru_maxrss - before.ru_maxrss < 32 * 1024);
+        redact_stream_free(s);
+        redact_registry_free(r);
+        free(c.b);
+}
+
 static char *slurp(int fd)
 {
         static char b[4096];
@@ -232,6 +262,7 @@ int main(void)
                 cmocka_unit_test(colour_around_masks),
                 cmocka_unit_test(hostile_sequences),
                 cmocka_unit_test(colour_and_caps),
+                cmocka_unit_test(endless_mask_bounded),
                 cmocka_unit_test(logsink_keeps_colour),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
