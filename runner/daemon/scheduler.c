@@ -398,6 +398,23 @@ static const char *forge_url_of(const struct cfg_forge *cf)
         return cf->type == FORGE_GITHUB ? cf->clone_url : cf->url;
 }
 
+/* a journal text field (for logs only): cut, if it must be, at a UTF-8
+ * sequence boundary (a cut sequence would make the entry unwritable), and
+ * control characters replaced (recovery refuses them) */
+static void copy_text(char *dst, size_t n, const char *src)
+{
+        size_t len = strlen(src);
+
+        if (len >= n) {
+                len = n - 1;
+                while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+                        len--;
+        }
+        for (size_t i = 0; i < len; i++)
+                dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+        dst[len] = '\0';
+}
+
 static void journal(struct sched *s, struct sjob *sj, bool add)
 {
         struct err e = ERR_INIT;
@@ -409,8 +426,8 @@ static void journal(struct sched *s, struct sjob *sj, bool add)
         if (add) {
                 snprintf(ent.exec_id, sizeof(ent.exec_id), "%s", sj->exec_id);
                 snprintf(ent.forge, sizeof(ent.forge), "%s", forge_of(sj)->name);
-                snprintf(ent.job_id, sizeof(ent.job_id), "%s", sj->job->id);
-                snprintf(ent.project, sizeof(ent.project), "%s", sj->job->project);
+                copy_text(ent.job_id, sizeof(ent.job_id), sj->job->id);
+                copy_text(ent.project, sizeof(ent.project), sj->job->project);
                 snprintf(ent.commit, sizeof(ent.commit), "%s", sj->job->sha);
                 /* what the adapter needs to report the job should we die */
                 if (forge_of(sj)->ops->job_handle != NULL)

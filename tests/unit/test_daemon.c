@@ -251,11 +251,20 @@ static void test_sigterm_cancels_and_reports(void **state)
         struct fake_job_record rec;
         struct stat st;
 
+        char hostile[8 + 2 * 50 + 1] = "group/\033x";
+
+        /* a project name with a control character (recovery refuses one in
+         * an entry: the journal must write it cleaned, or the entry of this
+         * job would be lost); the fake keeps 127 bytes, so the cut at a
+         * UTF-8 boundary past 255 bytes is not reached here */
+        for (size_t i = 0; i < 50; i++)
+                memcpy(hostile + 8 + 2 * i, "\xc3\xa9", 2);
+        hostile[sizeof(hostile) - 1] = '\0';
         write_config(2, NULL);
         runner_init(&r);
         start(&r);
         fake_queue(fs, "101", "group/one", NULL, 0);
-        fake_queue(fs, "102", "group/two", NULL, 0);
+        fake_queue(fs, "102", hostile, NULL, 0);
         wait_started(fs, 2);
         usleep(100 * 1000);
         /* status: both jobs, over a socket only the owner can open */
@@ -272,7 +281,7 @@ static void test_sigterm_cancels_and_reports(void **state)
                 assert_true(json_is_integer(json_object_get(j0, "elapsed")));
         }
         json_decref(doc);
-        /* the journal names both, privately */
+        /* the journal names both, privately, readable by recovery */
         assert_int_equal(count_dir(journal), 2);
         assert_int_equal(stop_with(&r, SIGTERM, 5000), DAEMON_EXIT_OK);
         assert_true(fake_record(fs, "101", &rec));
