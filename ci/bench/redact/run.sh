@@ -11,7 +11,7 @@
 # target is flat: 10,000 secrets within ~15% of 10).  The load average is
 # printed before and after: run it on a quiet machine.
 # The log is generated once into BUILD_DIR/bench-redact/ (deleted at the
-# end).  Each tfgate/cat timing is the best of 3 runs of user+sys CPU seconds (the
+# end).  Each tfgate/cat timing is the best of 5 runs of user+sys CPU seconds (the
 # filters are single-threaded, so CPU time is one core's time; wall time is
 # printed too).  sed with 1,000 expressions is measured on a 1/256 slice and
 # with 10,000 on a 1/2048 slice, scaled to the full size (said in the row).
@@ -45,11 +45,11 @@ bytes=$(stat -c %s "$work/log")
 head -c $((bytes / 256)) "$work/log" > "$work/slice256"
 head -c $((bytes / 2048)) "$work/log" > "$work/slice2048"
 
-# measure INPUT CMD...: best of 3, prints "cpu_seconds wall_seconds"
+# measure INPUT CMD...: best of 5, prints "cpu_seconds wall_seconds"
 measure() {
         local best="" bestw="" t in=$1
         shift
-        for _ in 1 2 3; do
+        for _ in 1 2 3 4 5; do
                 t=$( { /usr/bin/time -f "%U %S %e" "$@" < "$in" > /dev/null; } 2>&1 | tail -n 1)
                 read -r u s w <<<"$t"
                 c=$(echo "$u + $s" | bc -l)
