@@ -15,12 +15,12 @@
  *   - shell single-quote escaped ('\'' for every ');
  *   - every line of a multi-line value (trimmed of blanks and CR), with
  *     all of the above.
- * Every form is passed through the normaliser, so it looks exactly as it
- * will after the stream normalised the output; forms are deduplicated.
- *
- * Forms are deduplicated as they are added (a hash set over their bytes),
- * so a registry of 10,000 secrets never holds or sorts its ~240,000 raw
- * forms, most of which coincide.
+ * Every form is passed through the normaliser (printable ASCII needs
+ * none), so it looks exactly as it will after the stream normalised the
+ * output.  Forms are deduplicated as they are added (a short look-back: a
+ * value's forms often coincide) and exactly at freeze (within each key
+ * group), so a registry of 10,000 secrets never holds or sorts its
+ * ~240,000 raw forms; the variants of one base64 encoding share bytes.
  *
  * The index (see RSTRIDE in redact_int.h): forms are grouped by their first
  * RKEY bytes (the key; a secret's forms share few distinct keys), the groups
