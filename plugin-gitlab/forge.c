@@ -895,8 +895,10 @@ static int abandon_request(struct gl_forge *f, CURL *c, const struct gl_req *rq,
 }
 
 /* append the note at the end of GitLab's copy of the trace: its size is
- * learnt from a 416 answer's Range.  1 = GitLab refuses the job (403/404) */
-static int abandon_trace(struct gl_forge *f, CURL *c, int64_t id, const char *token)
+ * learnt from a 416 answer's Range.  1 = GitLab refuses the job (403/404);
+ * negative = no answer (then the PUT is not tried either) */
+static int abandon_trace(struct gl_forge *f, CURL *c, int64_t id, const char *token,
+                         struct err *err)
 {
         static const char note[] = "\n\033[31;1mERROR: Job failed (system failure): the tfgate "
                                    "runner restarted while this job ran\033[0m\n";
@@ -924,10 +926,15 @@ static int abandon_trace(struct gl_forge *f, CURL *c, int64_t id, const char *to
                         gl_resp_free(&rs);
                         continue;
                 }
-                if (r < 0 || (rs.status != 202 && rs.status != 403 && rs.status != 404))
-                        log_debug("gitlab: job %lld: trace note not added: %s", (long long)id,
-                                  r < 0 || e.msg[0] ? e.msg : "unexpected HTTP status");
-                r = r == 0 && (rs.status == 403 || rs.status == 404) ? 1 : 0;
+                if (r < 0) {
+                        /* GitLab did not answer 3 tries: neither would the PUT */
+                        err_set(err, -r, "%s", e.msg);
+                } else {
+                        if (rs.status != 202 && rs.status != 403 && rs.status != 404)
+                                log_debug("gitlab: job %lld: trace note not added: HTTP %ld",
+                                          (long long)id, rs.status);
+                        r = rs.status == 403 || rs.status == 404 ? 1 : 0;
+                }
                 gl_resp_free(&rs);
                 break;
         }
@@ -950,9 +957,10 @@ static int gl_abandon(struct forge *base, const char *handle, struct err *err)
                 return r;
         c = xcurl();
         path = xasprintf("jobs/%lld", (long long)id);
-        if (abandon_trace(f, c, id, token) == 1) {
+        r = abandon_trace(f, c, id, token, err);
+        if (r != 0) {
                 free_secret(token);
-                return 1;
+                return r;
         }
         /* no output checksum: the runner no longer has the trace GitLab holds */
         body = json_pack("{s:s, s:s, s:s}", "token", token, "state", "failed", "failure_reason",

@@ -570,13 +570,19 @@ static struct forge *forge_named(struct forge *const *forges, size_t n, const ch
         return NULL;
 }
 
-/* tell the job's forge that it failed; returns the audit word for it */
+/* tell the job's forge that it failed; returns the audit word for it.
+ * dead[i] is set once forges[i] failed a report: the rest of its jobs are
+ * not tried, so a forge that is down delays the start by one report only */
 static const char *report_to_forge(struct recovery_report *rep, const struct recovery_entry *e,
-                                   struct forge *const *forges, size_t n_forges)
+                                   struct forge *const *forges, size_t n_forges, bool *dead)
 {
         struct forge *f = forge_named(forges, n_forges, e->forge);
         struct err err = ERR_INIT;
+        size_t fi = 0;
         int r;
+
+        while (f != NULL && forges[fi] != f)
+                fi++;
 
         if (f == NULL) {
                 log_warn("recovery: job %s: forge %s is no longer configured; the job is not "
@@ -589,6 +595,12 @@ static const char *report_to_forge(struct recovery_report *rep, const struct rec
                          e->job_id, e->forge, f->ops->name);
                 rep->unreported++;
                 return "not needed";
+        }
+        if (dead[fi]) {
+                log_warn("recovery: job %s: forge %s failed an earlier report; not reported",
+                         e->job_id, e->forge);
+                rep->unreported++;
+                return "failed";
         }
         r = f->ops->abandon(f, e->handle, &err);
         if (r == 0) {
@@ -605,6 +617,7 @@ static const char *report_to_forge(struct recovery_report *rep, const struct rec
         }
         log_error("recovery: job %s: reporting it to forge %s failed: %s; not retried",
                   e->job_id, e->forge, err.msg);
+        dead[fi] = true;
         rep->unreported++;
         return "failed";
 }
@@ -628,6 +641,7 @@ int recovery_run(struct recovery_report *out, const struct config *cfg, const ch
         _cleanup_free_ char *mountinfo = NULL, *self = NULL;
         struct recovery_entry *entries = NULL;
         _cleanup_strv_free_ char **leftovers = NULL, **corrupt = NULL;
+        _cleanup_free_ bool *dead = xcalloc(n_forges + 1, sizeof(bool));
         uint64_t min_age = env.workspace_min_age_ms ? env.workspace_min_age_ms
                                                     : cfg->sandbox.wall_timeout_ms + 10 * 60 * 1000;
         size_t n = 0;
@@ -651,7 +665,7 @@ int recovery_run(struct recovery_report *out, const struct config *cfg, const ch
                          e->job_id, e->project, e->forge, e->exec_id, e->pid);
                 remove_groups(out, &env, e->exec_id, true);
                 (void)remove_workspace(out, mountinfo, cfg->work_dir, e->exec_id);
-                reported = report_to_forge(out, e, forges, n_forges);
+                reported = report_to_forge(out, e, forges, n_forges, dead);
                 audit_recovered(audit, e, reported);
                 if (recovery_journal_remove(journal_dir, e->exec_id, &je) < 0)
                         log_error("recovery: %s", je.msg);

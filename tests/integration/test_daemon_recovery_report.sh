@@ -12,6 +12,8 @@
 #      runs on and takes a new job.
 #   3. a corrupt journal entry planted before a start: logged with the
 #      reason and removed; nothing is sent for it; the daemon starts.
+#   4. GitLab down at the restart: the report fails once (logged, not
+#      retried), the journal is emptied, the daemon starts at once.
 # Every wait is bounded.
 : "${TFGATE_SRC:?}" "${TFGATE_BUILD:?}" "${TFGATE:?}"
 . "$TFGATE_SRC/tests/integration/lib/check_lib.sh"
@@ -157,6 +159,23 @@ check "3: nothing was sent for it (only polls since)" \
   "all(r['path']=='/api/v4/jobs/request' or r['path'].startswith('/__control') for r in L['requests'][$before:])"
 stop_daemon
 expect "3: SIGTERM exit 0 (got $STOP_RC)" [ "$STOP_RC" = 0 ]
+# 4. kill -9, and GitLab is down at the restart: one failed report,
+# logged, the journal emptied, and the daemon starts at once anyway
+start_daemon 5
+id4=$(queue valid "\"repo\": \"ops/hang.git\", \"sha\": \"$SHA_HANG\"")
+expect "4: the job runs" wait_running_step plan
+kill9
+fake_stop
+t0=$(date +%s)
+start_daemon 6
+t1=$(date +%s)
+expect "4: the daemon started within 15 s with GitLab down (took $((t1 - t0)) s)" [ $((t1 - t0)) -le 15 ]
+expect "4: the failed report is logged, not retried" \
+  grep -q "job $id4: reporting it to forge gitlab failed: .*; not retried" "$CK/daemon-6.err"
+expect "4: the journal is empty" journal_empty
+expect "4: no workspace left" bash -c "! ls -d '$CK'/work/tfgate-* >/dev/null 2>&1"
+stop_daemon
+expect "4: SIGTERM exit 0 (got $STOP_RC)" [ "$STOP_RC" = 0 ]
 "$TFGATE" audit verify "$CK/audit.log" >"$CK/audit.out" 2>&1
 expect "audit: the chain verifies" [ $? -eq 0 ]
 expect_clean "at the end"

@@ -484,6 +484,25 @@ static void test_recovery_reports(void **state)
                 assert_int_equal(gl.calls, 1);
                 assert_int_equal(rep.jobs, 0);
         }
+        /* a forge that fails one report is not asked again at this start:
+         * a forge that is down delays the start by one report, not by all */
+        {
+                struct recovery_entry e1 = entry(ID1), e2 = entry(ID2);
+                struct recovery_report rep;
+                struct err err = ERR_INIT;
+
+                snprintf(e1.forge, sizeof(e1.forge), "gl");
+                snprintf(e2.forge, sizeof(e2.forge), "gl");
+                e1.handle = e2.handle = "h";
+                gl.result = -1;
+                gl.calls = 0;
+                assert_int_equal(recovery_journal_add(journal, &e1, &err), 0);
+                assert_int_equal(recovery_journal_add(journal, &e2, &err), 0);
+                assert_int_equal(recovery_run(&rep, cfg, journal, forges, 2, NULL, &env, &err), 0);
+                assert_int_equal(gl.calls, 1);
+                assert_int_equal(rep.jobs, 2);
+                assert_int_equal(rep.unreported, 2);
+        }
         /* a forge no longer configured, a forge without the op, and a
          * corrupt entry: not reported; the corrupt one's workspace goes */
         {
