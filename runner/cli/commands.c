@@ -20,7 +20,7 @@ const struct cli_command cli_commands[] = {
         { "jail", cmd_jail, CLI_JAIL_SUMMARY, CLI_JAIL_USAGE },
         { "redact", cmd_redact, "the output filter, stdin to stdout",
           "tfgate redact [--secrets-file F] [--secret-env NAME]... [--no-patterns]\n"
-          "              [--line-max SIZE] [--max SIZE]\n" },
+          "              [--keep-colour] [--line-max SIZE] [--max SIZE]\n" },
         { "keygen", cmd_keygen, "create an Ed25519 signing key",
           "tfgate keygen --out FILE     writes FILE (0600) and FILE.pub\n" },
         { "sign", cmd_sign, "sign a result file",

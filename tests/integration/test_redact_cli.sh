@@ -41,6 +41,13 @@ head -c 100000 /dev/zero | tr '\0' 'x' | "$TFGATE" redact --max 100B > "$tmp/cap
 want=$'\n[tfgate: --max output cap of 100 bytes reached; further output is dropped]\n\n[tfgate: 99900 bytes of output dropped by the --max output cap]'
 [ "$(tail -c +101 "$tmp/capped")" = "$want" ] || fail "cap notes: $(tail -c +101 "$tmp/capped")"
 
+echo "check: --keep-colour keeps SGR colours around a masked secret and still drops other sequences"
+got=$(printf 'x=\e[31mhunter2-very-secret\e[0m \e]0;title\a\e[2Jend\n' | "$TFGATE" redact --secrets-file "$tmp/secrets" --keep-colour | od -An -c | tr -s ' ')
+want=$(printf 'x=\e[31m[MASKED]\e[0m end\n' | od -An -c | tr -s ' ')
+[ "$got" = "$want" ] || fail "keep-colour: got [$got] want [$want]"
+got=$(printf 'x=\e[31mhunter2-very-secret\e[0m\n' | "$TFGATE" redact --secrets-file "$tmp/secrets")
+[ "$got" = "x=[MASKED]" ] || fail "colour stripped by default: $got"
+
 echo "check: unknown option is a usage error"
 set +e
 "$TFGATE" redact --bogus </dev/null >/dev/null 2>&1; rc=$?
