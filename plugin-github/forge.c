@@ -71,6 +71,8 @@ static const struct forge_ops github_ops = {
         .canceled = gh_canceled,
         .job_free = gh_job_free,
         .free = gh_free,
+        .job_handle = gh_job_handle,
+        .abandon = gh_abandon,
 };
 
 /* this host's id, kept across restarts in state_dir */

@@ -180,6 +180,16 @@ void gh_release(struct gh_forge *g, size_t repo, const char *sha);
 int gh_start(struct forge *f, struct job *j, struct err *err);
 int gh_log(struct forge *f, struct job *j, const char *buf, size_t n, struct err *err);
 int gh_finish(struct forge *f, struct job *j, const struct job_report *r, struct err *err);
+/* crash recovery (token mode; NULL in App mode): what abandon needs, and
+ * the commit status "error" for a job a crash interrupted.  abandon: 0
+ * reported, 1 GitHub or the config no longer has the repository or commit */
+char *gh_job_handle(struct forge *f, const struct job *j);
+int gh_abandon(struct forge *f, const char *handle, struct err *err);
+/* a handle read back: the configured repository's index and the SHA; a
+ * handle for another API URL or a bad one: -EBADMSG; a repository no longer
+ * configured: -ENOENT */
+int gh_handle_parse(size_t *repo, char **sha, const struct gh_forge *g, const char *handle,
+                    struct err *err);
 /* the UTC time as YYYY-MM-DDTHH:MM:SSZ */
 void gh_iso_time(char out[32], time_t t);
 

@@ -138,3 +138,101 @@ int gh_finish(struct forge *f, struct job *j, const struct job_report *rep, stru
                 gj->finished = true;
         return r;
 }
+
+/* ---- crash recovery: job_handle and abandon (docs/github.md) ----
+ *
+ * Token mode only.  In App mode the next scan takes back this host's own
+ * unfinished check runs and runs the commit again, which gives a real
+ * verdict: failing the run at start would stop that, so no handle is kept. */
+
+#define HANDLE_VERSION 1
+#define ABANDON_TEXT "the tfgate runner restarted while this job ran; push again or re-run"
+
+char *gh_job_handle(struct forge *f, const struct job *j)
+{
+        struct gh_forge *g = gh_of(f);
+        struct gh_job *gj = j->priv;
+        json_auto_t *o = NULL;
+        char *s;
+
+        if (g->app_mode)
+                return NULL;
+        /* the API URL ties the handle to the GitHub the token is for */
+        o = json_pack("{s:i, s:s, s:s, s:s}", "v", HANDLE_VERSION, "api", g->api_url, "repo",
+                      g->repos[gj->repo].full, "sha", j->sha);
+        if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
+                xalloc_die(0);
+        return s;
+}
+
+int gh_handle_parse(size_t *repo, char **sha, const struct gh_forge *g, const char *handle,
+                    struct err *err)
+{
+        json_auto_t *o = json_loads(handle, JSON_REJECT_DUPLICATES, NULL);
+        json_t *v, *api, *rj, *sj;
+        const char *name;
+
+        *sha = NULL;
+        if (!json_is_object(o))
+                return err_set(err, EBADMSG, "job handle is not a JSON object");
+        v = json_object_get(o, "v");
+        api = json_object_get(o, "api");
+        rj = json_object_get(o, "repo");
+        sj = json_object_get(o, "sha");
+        if (!json_is_integer(v) || json_integer_value(v) != HANDLE_VERSION)
+                return err_set(err, EBADMSG, "job handle: unknown version");
+        if (!json_is_string(api) || strcmp(json_string_value(api), g->api_url) != 0)
+                return err_set(err, EBADMSG, "job handle: made for another GitHub API URL; the "
+                               "token is not sent to this one");
+        if (!json_is_string(sj) || json_string_length(sj) != strlen(json_string_value(sj)) ||
+            !job_sha_valid(json_string_value(sj)))
+                return err_set(err, EBADMSG, "job handle: bad commit SHA");
+        if (!json_is_string(rj))
+                return err_set(err, EBADMSG, "job handle: bad repository");
+        name = json_string_value(rj);
+        for (size_t i = 0; i < g->n_repos; i++)
+                if (strcmp(g->repos[i].full, name) == 0) {
+                        *repo = i;
+                        *sha = xstrdup(json_string_value(sj));
+                        return 0;
+                }
+        return err_set(err, ENOENT, "job handle: repository %s is no longer configured", name);
+}
+
+int gh_abandon(struct forge *f, const char *handle, struct err *err)
+{
+        struct gh_forge *g = gh_of(f);
+        _cleanup_free_ char *sha = NULL, *path = NULL, *text = NULL;
+        json_auto_t *body = NULL;
+        struct gh_call c = { .method = "POST", .auth = GH_AUTH_REPO, .may_wait = false };
+        struct gh_resp rs;
+        size_t repo = 0;
+        int r;
+
+        if (g->app_mode)
+                return err_set(err, EINVAL, "github: a token-mode job handle given to an App");
+        r = gh_handle_parse(&repo, &sha, g, handle, err);
+        if (r == -ENOENT)
+                return 1;       /* nothing of ours to report there any more */
+        if (r < 0)
+                return r;
+        body = json_pack("{s:s, s:s, s:s}", "state", "error", "context", GITHUB_CHECK_NAME,
+                         "description", ABANDON_TEXT);
+        if (body == NULL || (text = json_dumps(body, JSON_COMPACT)) == NULL)
+                xalloc_die(0);
+        path = xasprintf("/repos/%s/statuses/%s", g->repos[repo].full, sha);
+        c.url = path;
+        c.repo = repo;
+        c.body = text;
+        gh_resp_init(&rs);
+        r = gh_api(g, &c, &rs, err);
+        if (r == 0 && rs.status != 201) {
+                /* the repository or commit is gone, or no longer ours to write */
+                if (rs.status == 403 || rs.status == 404 || rs.status == 422)
+                        r = 1;
+                else
+                        r = gh_status_err(&rs, "reporting the interrupted job", err);
+        }
+        gh_resp_free(&rs);
+        return r;
+}

@@ -399,6 +399,48 @@ EOF
         --claim-only > t2.out 2> t2.err
 grep -q '"event":"job"' t2.out && bad "status mode claimed a commit that has a tfgate status" ||
         ok "status mode: a commit with a tfgate status is not claimed again"
+
+# ---- status mode: a job a crash interrupted is reported by its handle ----
+ctl prs '{"repo": "o/status", "prs": [{"number": 5, "sha": "'"$(sha 43)"'"}]}'
+"$DRIVE" --api "$API" --clone "$CLONE" --token-file pat.txt --repo o/status --interval-ms 200 --scans 1 \
+        --claim-only --handle > ab.out 2> ab.err
+H=$(python3 -c 'import json,sys; print([e["detail"] for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "handle"][0])' ab.out 2>/dev/null)
+python3 - "$H" "$API" "$(sha 43)" <<'EOF' && ok "status mode: the job handle names this API, the repository and the SHA, and holds no token" || { bad "status-mode handle: $H"; cat ab.out ab.err; }
+import json, sys
+h, api, sha = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+assert h == {"v": 1, "api": api, "repo": "o/status", "sha": sha}, h
+assert "github_pat" not in sys.argv[1]
+EOF
+"$DRIVE" --api "$API" --clone "$CLONE" --token-file pat.txt --repo o/status --abandon "$H" > ab2.out 2> ab2.err
+python3 - "$CTRL" "$(sha 43)" <<'EOF' && ok "status mode: abandon posts error (the runner restarted) on the interrupted commit" || { bad "status-mode abandon"; cat ab2.out ab2.err; }
+import json, sys, urllib.request
+ctrl, sha = sys.argv[1], sys.argv[2]
+assert [json.loads(l)["event"] for l in open("ab2.out")] == ["abandoned"]
+st = [s for s in json.load(urllib.request.urlopen(ctrl + "/statuses")) if s["sha"] == sha]
+assert [s["state"] for s in st] == ["pending", "error"], st
+assert st[-1]["context"] == "tfgate" and "restarted" in st[-1]["description"], st[-1]
+EOF
+other=$(printf '%s' "$H" | sed 's|"api": *"[^"]*"|"api":"https://api.elsewhere.example"|')
+"$DRIVE" --api "$API" --clone "$CLONE" --token-file pat.txt --repo o/status --abandon "$other" > ab3.out 2> ab3.err
+gone=$(printf '%s' "$H" | sed 's|"repo": *"o/status"|"repo":"o/removed"|')
+"$DRIVE" --api "$API" --clone "$CLONE" --token-file pat.txt --repo o/status --abandon "$gone" > ab4.out 2> ab4.err
+"$DRIVE" --api "$API" --clone "$CLONE" --token-file pat.txt --repo o/status \
+        --abandon '{"v":1,"api":"'"$API"'","repo":"o/status","sha":"x;rm"}' > ab5.out 2> ab5.err
+python3 - "$CTRL" "$(sha 43)" <<'EOF' && ok "status mode: a handle for another API URL or with a bad SHA is refused and nothing is sent; a repository no longer configured is gone" || { bad "status-mode abandon refusals"; cat ab3.out ab4.out ab5.out; }
+import json, sys, urllib.request
+ctrl, sha = sys.argv[1], sys.argv[2]
+ev = lambda f: [json.loads(l) for l in open(f)]
+assert ev("ab3.out")[0]["event"] == "abandon_error" and "another GitHub API URL" in ev("ab3.out")[0]["detail"], ev("ab3.out")
+assert ev("ab4.out")[0]["event"] == "gone", ev("ab4.out")
+assert ev("ab5.out")[0]["event"] == "abandon_error" and "SHA" in ev("ab5.out")[0]["detail"], ev("ab5.out")
+st = [s for s in json.load(urllib.request.urlopen(ctrl + "/statuses")) if s["sha"] == sha]
+assert len(st) == 2, st
+EOF
+ctl set '{"pat": ""}'   # back to App mode
+ctl prs '{"repo": "o/apph", "prs": [{"number": 6, "sha": "'"$(sha 44)"'"}]}'
+drive_app --repo o/apph --claim-only --handle --scans 1 > ab6.out 2> ab6.err
+ok_app=$(python3 -c 'import json,sys; h = [e["detail"] for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "handle"]; print(h == ["none"])' ab6.out)
+[ "$ok_app" = True ] && ok "App mode keeps no job handle (the next scan takes its own runs back)" || { bad "App mode handle"; cat ab6.out; }
 ctl set '{"pat": ""}'
 
 # ---- Markdown escaping, rendered by GitHub's renderer ----

@@ -155,6 +155,8 @@ int main(int argc, char **argv)
                 { "ca-file", required_argument, NULL, 'A' },
                 { "client-cert", required_argument, NULL, 'P' },
                 { "client-key", required_argument, NULL, 'K' },
+                { "handle", no_argument, NULL, 'H' },
+                { "abandon", required_argument, NULL, 'B' },
                 { NULL, 0, NULL, 0 },
         };
         struct cfg_forge cfg = { .type = FORGE_GITHUB, .name = "github", .poll_interval_ms = 100 };
@@ -163,6 +165,8 @@ int main(int argc, char **argv)
                                         .cancel_check_ms = 200 };
         unsigned wait_cancel = 0;
         const char *state = NULL, *result = NULL, *envelope = NULL, *details = NULL, *logfile = NULL;
+        const char *abandon = NULL;
+        bool want_handle = false;
         enum job_outcome outcome = JOB_PASSED;
         bool claim_only = false;
         unsigned scans = 3;
@@ -215,12 +219,24 @@ int main(int argc, char **argv)
                 case 'A': cfg.tls.ca_file = optarg; break;
                 case 'P': cfg.tls.client_cert_file = optarg; break;
                 case 'K': cfg.tls.client_key_file = optarg; break;
+                case 'H': want_handle = true; break;
+                case 'B': abandon = optarg; break;
                 default: return 2;
                 }
         }
         if (github_forge_new(&f, &cfg, state, &e) < 0)
                 die("github_forge_new", &e);
         github_forge_set_timing(f, &timing);
+        if (abandon != NULL) {
+                /* what a restarted daemon does with a journal entry's handle */
+                int r = f->ops->abandon != NULL ? f->ops->abandon(f, abandon, &e) : -ENOSYS;
+
+                print_event(r == 0 ? "abandoned" : r == 1 ? "gone" : "abandon_error",
+                            r < 0 ? e.msg : NULL);
+                f->ops->free(f);
+                free(cfg.repositories);
+                return 0;
+        }
 
         /* bounded: `scans` polls that found nothing (or failed) end the run */
         for (unsigned idle = 0, rounds = 0; idle < scans && rounds < 1000; rounds++) {
@@ -243,6 +259,12 @@ int main(int argc, char **argv)
                         continue;
                 }
                 print_job(j);
+                if (want_handle) {
+                        char *h = f->ops->job_handle != NULL ? f->ops->job_handle(f, j) : NULL;
+
+                        print_event("handle", h != NULL ? h : "none");
+                        free(h);
+                }
                 if (!claim_only) {
                         size_t rl = 0, el = 0, ll = 0;
                         _cleanup_free_ char *res = result ? slurp(result, &rl) : NULL;
