@@ -81,11 +81,19 @@ kill -0 "$DPID" || { echo "the daemon died:"; cat "$WORK/daemon.err"; exit 1; }
 # private = pages only this process has; PSS = its share of the rest
 priv=$(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$DPID/smaps_rollup")
 pss=$(awk '/^Pss:/ {print $2}' "/proc/$DPID/smaps_rollup")
+# the floor: a program that links libcurl alone and makes one such request
+floor=0
+if cc -O2 -o "$WORK/curl_floor" "$top/ci/bench/daemon/curl_floor.c" -lcurl 2>"$WORK/cc.err"; then
+  floor=$("$WORK/curl_floor" "$FAKE_URL/api/v4/jobs/request" | awk '{print $1}')
+else
+  echo "  (could not build the libcurl floor program: $(head -c 200 "$WORK/cc.err"))"
+fi
 
-"$PY" - "$d0" "$d1" "$l0" "$l1" "$hz" "$duration" "$peak" "$p0" "$p1" "$priv" "$pss" "$n0" "$n1" "$t0" "$t1" "$load0" "$load1" <<'PY'
+"$PY" - "$d0" "$d1" "$l0" "$l1" "$hz" "$duration" "$peak" "$p0" "$p1" "$priv" "$pss" "$n0" "$n1" "$t0" "$t1" "$load0" "$load1" "$floor" <<'PY'
 import sys
 d0, d1, l0, l1, hz, dur, peak, p0, p1, priv, pss, n0, n1, t0, t1 = (float(x) for x in sys.argv[1:16])
 load0, load1 = sys.argv[16:18]
+floor = float(sys.argv[18])
 daemon = (d1 - d0) / hz * 3600 / dur
 precise = (n1 - n0) / 1e9 * 3600 / dur
 loop = (l1 - l0) / hz * 3600 / dur
@@ -99,4 +107,6 @@ print("  baseline (curl loop) CPU:    %.2f s/h" % loop)
 print("  ratio daemon / baseline:     %.3f" % (precise / loop if loop > 0 else float("nan")))
 print("  daemon peak RSS:             %.1f MB  (target < 10 MB)" % (peak / 1024))
 print("    of which private:          %.1f MB; PSS %.1f MB" % (priv / 1024, pss / 1024))
+if floor > 0:
+    print("  floor: libcurl alone, one request: %.1f MB RSS (daemon / floor %.2f)" % (floor / 1024, peak / floor))
 PY
