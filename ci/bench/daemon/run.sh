@@ -23,6 +23,7 @@ FAKE_PID=
 DPID=
 LOOP_PID=
 cleanup() {
+  set +e   # a killed process's status must not stop the clean-up half way
   [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
   [ -n "$LOOP_PID" ] && kill "$LOOP_PID" 2>/dev/null && wait "$LOOP_PID" 2>/dev/null
   fake_stop
