@@ -8,24 +8,8 @@
 # the running job canceled, kill -9 then a restart that cleans up, and
 # nothing left behind.  Every wait is bounded.
 : "${TFGATE_SRC:?}" "${TFGATE_BUILD:?}" "${TFGATE:?}"
-. "$TFGATE_SRC/tests/integration/lib/check_lib.sh"
-ck_init
-command -v git >/dev/null || ck_die "git is not installed"
-WORK=$CK
-FAKE_PID=
-DPID=
-. "$TFGATE_SRC/tests/fake/gitlab/fake_lib.sh"
-REPOS=$(mktemp -d /tmp/tfgate-repos.XXXXXX) || ck_die mktemp
-daemon_cleanup() {
-  [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-  fake_stop
-  if [ "$FAILS" -ne 0 ] || [ "$CK_FAILS" -ne 0 ]; then
-    for f in "$CK"/daemon-*.err; do echo "# --- $f"; tail -25 "$f" | sed 's/^/#   /'; done
-  fi
-  rm -rf "$REPOS"
-  ck_cleanup
-}
-trap daemon_cleanup EXIT
+. "$TFGATE_SRC/tests/integration/lib/daemon_lib.sh"
+dl_init
 
 # repositories on the fake: one passing, one failing, one that hangs in plan
 SECRET='s3cr3t-Value!'
@@ -61,19 +45,6 @@ ck_config "$CK/run.yaml" plan none \
 # a hang must outlive the signals below, not the plan step's 3 s timeout
 sed -i 's/plan: 3s/plan: 60s/' "$CK/run.yaml"
 
-start_daemon() {  # start_daemon TAG
-  "$TFGATE" run -c "$CK/run.yaml" >"$CK/daemon-$1.out" 2>"$CK/daemon-$1.err" </dev/null &
-  DPID=$!
-  local i
-  for i in $(seq 100); do
-    # after the status socket is up (a killed daemon's socket file may linger)
-    grep -q '^tfgate: running:' "$CK/daemon-$1.err" && return 0
-    kill -0 "$DPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  ck_die "the daemon did not start: $(tail -3 "$CK/daemon-$1.err")"
-}
-
 # job_state ID: the fake's state of a job
 job_state() {
   fake_log
@@ -87,25 +58,6 @@ wait_state() {  # wait_state ID STATE... (60 s)
     sleep 0.25
   done
   return 1
-}
-wait_running_step() {  # wait_running_step STEP: tfgate status shows a job in STEP (60 s)
-  local i
-  for i in $(seq 240); do
-    "$TFGATE" status -c "$CK/run.yaml" >"$CK/status.out" 2>&1 && grep -q " $1 " "$CK/status.out" && return 0
-    sleep 0.25
-  done
-  return 1
-}
-stop_daemon() {  # stop_daemon SIGNAL BOUND: sets STOP_RC
-  kill -"$1" "$DPID"
-  local i
-  for i in $(seq $(($2 * 10))); do
-    kill -0 "$DPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$DPID" 2>/dev/null; then STOP_RC=timeout; kill -9 "$DPID"; else STOP_RC=; fi
-  wait "$DPID"; STOP_RC=${STOP_RC:-$?}
-  DPID=
 }
 
 start_daemon 1

@@ -16,24 +16,8 @@
 #      retried), the journal is emptied, the daemon starts at once.
 # Every wait is bounded.
 : "${TFGATE_SRC:?}" "${TFGATE_BUILD:?}" "${TFGATE:?}"
-. "$TFGATE_SRC/tests/integration/lib/check_lib.sh"
-ck_init
-command -v git >/dev/null || ck_die "git is not installed"
-WORK=$CK
-FAKE_PID=
-DPID=
-. "$TFGATE_SRC/tests/fake/gitlab/fake_lib.sh"
-REPOS=$(mktemp -d /tmp/tfgate-repos.XXXXXX) || ck_die mktemp
-rr_cleanup() {
-  [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-  fake_stop
-  if [ "$FAILS" -ne 0 ] || [ "$CK_FAILS" -ne 0 ]; then
-    for f in "$CK"/daemon-*.err; do echo "# --- $f"; tail -25 "$f" | sed 's/^/#   /'; done
-  fi
-  rm -rf "$REPOS"
-  ck_cleanup
-}
-trap rr_cleanup EXIT
+. "$TFGATE_SRC/tests/integration/lib/daemon_lib.sh"
+dl_init
 
 mkdir -p "$REPOS/ops" "$CK/src/hang"
 printf '%s\n' hang=plan >"$CK/src/hang/.tfdouble"
@@ -53,35 +37,8 @@ ck_config "$CK/run.yaml" plan none \
   "  - { type: gitlab, url: \"$FAKE_URL\", token_file: $CK/token, poll_interval: 300ms }"
 sed -i 's/plan: 3s/plan: 60s/' "$CK/run.yaml"
 
-start_daemon() {  # start_daemon TAG
-  "$TFGATE" run -c "$CK/run.yaml" >"$CK/daemon-$1.out" 2>"$CK/daemon-$1.err" </dev/null &
-  DPID=$!
-  local i
-  for i in $(seq 150); do
-    grep -q '^tfgate: running:' "$CK/daemon-$1.err" && return 0
-    kill -0 "$DPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  ck_die "the daemon did not start: $(tail -3 "$CK/daemon-$1.err")"
-}
-wait_running_step() {  # wait_running_step STEP (60 s)
-  local i
-  for i in $(seq 240); do
-    "$TFGATE" status -c "$CK/run.yaml" >"$CK/status.out" 2>&1 && grep -q " $1 " "$CK/status.out" && return 0
-    sleep 0.25
-  done
-  return 1
-}
 kill9() {
   kill -9 "$DPID"; wait "$DPID" 2>/dev/null; DPID=
-}
-stop_daemon() {  # SIGTERM, 20 s bound; sets STOP_RC
-  kill -TERM "$DPID"
-  local i
-  for i in $(seq 200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$DPID" 2>/dev/null; then STOP_RC=timeout; kill -9 "$DPID"; else STOP_RC=; fi
-  wait "$DPID"; STOP_RC=${STOP_RC:-$?}
-  DPID=
 }
 journal_empty() { [ -z "$(ls -A "$CK/state/running" 2>/dev/null)" ]; }
 
@@ -140,7 +97,7 @@ expect "2: the audit log says no longer accepted" grep -q '"forge_report":"no lo
 # the daemon is healthy: a new job is claimed and runs
 id3=$(queue valid "\"repo\": \"ops/hang.git\", \"sha\": \"$SHA_HANG\"")
 expect "2: the daemon runs on and takes a new job" wait_running_step plan
-stop_daemon
+stop_daemon TERM 20
 expect "2: SIGTERM exit 0 (got $STOP_RC)" [ "$STOP_RC" = 0 ]
 check "2: no further report of the refused job" \
   "len([u for u in J['$id2']['updates'] if u['state']=='failed'])==1"
@@ -157,7 +114,7 @@ expect "3: the corrupt entry is named with the reason" \
 expect "3: removed" journal_empty
 check "3: nothing was sent for it (only polls since)" \
   "all(r['path']=='/api/v4/jobs/request' or r['path'].startswith('/__control') for r in L['requests'][$before:])"
-stop_daemon
+stop_daemon TERM 20
 expect "3: SIGTERM exit 0 (got $STOP_RC)" [ "$STOP_RC" = 0 ]
 # 4. kill -9, and GitLab is down at the restart: one failed report,
 # logged, the journal emptied, and the daemon starts at once anyway
@@ -174,7 +131,7 @@ expect "4: the failed report is logged, not retried" \
   grep -q "job $id4: reporting it to forge gitlab failed: .*; not retried" "$CK/daemon-6.err"
 expect "4: the journal is empty" journal_empty
 expect "4: no workspace left" bash -c "! ls -d '$CK'/work/tfgate-* >/dev/null 2>&1"
-stop_daemon
+stop_daemon TERM 20
 expect "4: SIGTERM exit 0 (got $STOP_RC)" [ "$STOP_RC" = 0 ]
 "$TFGATE" audit verify "$CK/audit.log" >"$CK/audit.out" 2>&1
 expect "audit: the chain verifies" [ $? -eq 0 ]

@@ -17,26 +17,8 @@
 #include "runner/redact/logsink.h"
 #include "runner/redact/redact.h"
 #include "runner/util/cleanup.h"
+#include "redact_test_util.h"
 
-struct coll {
-        char *b;
-        size_t n, cap;
-};
-
-static int collect(void *arg, const void *p, size_t l)
-{
-        struct coll *c = arg;
-
-        if (c->n + l + 1 > c->cap) {
-                c->cap = (c->n + l + 1) * 2;
-                c->b = realloc(c->b, c->cap);
-                assert_non_null(c->b);
-        }
-        memcpy(c->b + c->n, p, l);
-        c->n += l;
-        c->b[c->n] = '\0';
-        return 0;
-}
 
 static struct redact_registry *registry(void)
 {

@@ -18,36 +18,8 @@
 #include "runner/redact/redact.h"
 #include "runner/redact/redact_int.h"
 #include "runner/util/cleanup.h"
+#include "redact_test_util.h"
 
-struct coll {
-        char *b;
-        size_t n, cap;
-};
-
-static int collect(void *arg, const void *p, size_t l)
-{
-        struct coll *c = arg;
-
-        if (c->n + l + 1 > c->cap) {
-                c->cap = (c->n + l + 1) * 2;
-                c->b = realloc(c->b, c->cap);
-                assert_non_null(c->b);
-        }
-        memcpy(c->b + c->n, p, l);
-        c->n += l;
-        c->b[c->n] = '\0';
-        return 0;
-}
-
-static uint64_t rng;
-
-static uint32_t rnd(void)
-{
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return (uint32_t)(rng >> 11);
-}
 
 static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -173,7 +145,7 @@ static void shared_prefix(void **state)
 {
         struct set s;
 
-        rng = 0x1234567;
+        rng_state = 0x1234567;
         set_build(&s, 1000, "PREFIXED", "");
         every_line_masked(&s, (const size_t[]){ 1, 4093, 1 << 20 }, 3);
         set_free(&s);
@@ -188,7 +160,7 @@ static void shared_suffix_and_short(void **state)
         static const char in[] = "a=12345678;b=1234567;c=x12345678y;d=abcdefgh\n";
         struct coll c = { 0 };
 
-        rng = 0x7654321;
+        rng_state = 0x7654321;
         set_build(&s, 2000, "", "-common-suffix");
         every_line_masked(&s, chunk_sizes, ARRAY_SIZE(chunk_sizes));
         set_free(&s);
@@ -210,7 +182,7 @@ static void ten_thousand_every_split(void **state)
 {
         struct set s;
 
-        rng = 0xC0FFEE;
+        rng_state = 0xC0FFEE;
         set_build(&s, 10000, "", "");
         for (size_t i = 0; i < s.n; i += 397) {
                 _cleanup_free_ char *enc = base64(s.v[i]);
@@ -241,7 +213,7 @@ static void across_internal_chunks(void **state)
         const size_t total = 3 * 65536;
         char *in = malloc(total + 64), *want = malloc(total + 64);
 
-        rng = 0xBADC0DE;
+        rng_state = 0xBADC0DE;
         set_build(&s, 1000, "", "");
         assert_non_null(in);
         assert_non_null(want);
@@ -284,7 +256,7 @@ static void filters_past_capacity(void **state)
         struct set s;
         struct set sample;
 
-        rng = 0xFEEDFACE;
+        rng_state = 0xFEEDFACE;
         set_build(&s, 40000, "", "");
         sample.r = s.r;
         sample.n = 400;
@@ -327,7 +299,7 @@ static void many_secrets_against_reference(void **state)
         struct set s;
         char *atoms[64];
 
-        rng = 0xABCDEF;
+        rng_state = 0xABCDEF;
         set_build(&s, 300, "", "");
         for (size_t i = 0; i < ARRAY_SIZE(atoms); i++) {
                 const char *v = s.v[rnd() % s.n];
@@ -378,7 +350,7 @@ static void vector_scans_agree(void **state)
 
         assert_int_equal(redact_registry_add_patterns(r, NULL), 0);
         assert_int_equal(redact_registry_freeze(r, NULL), 0);
-        rng = 0x5EED;
+        rng_state = 0x5EED;
         for (int iter = 0; iter < 200; iter++) {
                 static const char *const prefixes[] = { "AKIA", "ghp_", "glpat-", "gldt-", "gi",
                                                         "-----BEGIN ", "_gitlab_session=", "GR1348941" };

@@ -13,40 +13,8 @@
 
 #include "runner/redact/redact.h"
 #include "runner/util/cleanup.h"
+#include "redact_test_util.h"
 
-struct coll {
-        char *b;
-        size_t n, cap;
-        int fail_after;         /* > 0: the Nth call fails */
-        int calls;
-};
-
-static int collect(void *arg, const void *p, size_t l)
-{
-        struct coll *c = arg;
-
-        if (c->fail_after > 0 && ++c->calls >= c->fail_after)
-                return -EIO;
-        if (c->n + l + 1 > c->cap) {
-                c->cap = (c->n + l + 1) * 2;
-                c->b = realloc(c->b, c->cap);
-                assert_non_null(c->b);
-        }
-        memcpy(c->b + c->n, p, l);
-        c->n += l;
-        c->b[c->n] = '\0';
-        return 0;
-}
-
-static uint64_t rng_state;
-
-static uint32_t rnd(void)
-{
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        return (uint32_t)(rng_state >> 11);
-}
 
 /* stream in the given chunk sizes (cycled); result in c */
 static void run_chunks(struct coll *c, const struct redact_registry *r,

@@ -218,6 +218,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return dict(f)
         return None
 
+    def job_faults(self, job, f):
+        """The faults a job update and a trace patch share: 403 cancels the
+        job, job_status marks it canceling, then the generic ones.  True
+        when a reply was sent."""
+        if f and f.get("status") == 403:
+            with S.lock:
+                job["state"] = "canceled"
+            self.reply(403, {"message": "403 Forbidden"}, headers={"Job-Status": "canceled"})
+            return True
+        if f and f.get("job_status") and not f.get("status"):
+            with S.lock:
+                job["canceling"] = True
+        return self.apply_fault(f)
+
     def apply_fault(self, f):
         """delay / drop / plain status; True when the reply was made"""
         if f is None:
@@ -445,14 +459,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with S.lock:
                 job["trace"] = bytearray()
             return self.reply(412, {"message": "412 trace reset"})
-        if f and f.get("status") == 403:
-            with S.lock:
-                job["state"] = "canceled"
-            return self.reply(403, {"message": "403 Forbidden"}, headers={"Job-Status": "canceled"})
-        if f and f.get("job_status") and not f.get("status"):
-            with S.lock:
-                job["canceling"] = True
-        if self.apply_fault(f):
+        if self.job_faults(job, f):
             return
         if state in ("success", "failed"):
             with S.lock:
@@ -521,14 +528,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                               headers={"Range": "0-%d" % size})
         if f and f.get("status") == 412:
             return self.reply(412, {"message": "412"})
-        if f and f.get("status") == 403:
-            with S.lock:
-                job["state"] = "canceled"
-            return self.reply(403, {"message": "403 Forbidden"}, headers={"Job-Status": "canceled"})
-        if f and f.get("job_status") and not f.get("status"):
-            with S.lock:
-                job["canceling"] = True
-        if self.apply_fault(f):
+        if self.job_faults(job, f):
             return
         with S.lock:
             size = len(job["trace"])
